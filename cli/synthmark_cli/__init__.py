@@ -1,0 +1,1 @@
+"""The ``synthmark`` command-line app: a thin layer over :mod:`synthmark`."""

@@ -1,0 +1,244 @@
+"""``synthmark`` commands. Only this module exits; library errors become one-line messages.
+
+Exit codes (all commands): 0 success; 1 (``verify``) some file carries no label; 2 an error
+(bad input, unreadable file, unwritable output, bad option).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+from rich.console import Console
+
+import synthmark
+from synthmark.aigc import AIGCLabel
+from synthmark.errors import SynthmarkError
+from synthmark.formats import FORMATS
+from synthmark.image.visible import DEFAULT_HEIGHT, DEFAULT_SECOND_LINE, POSITIONS
+
+EXIT_OK, EXIT_UNLABELED, EXIT_ERROR = 0, 1, 2
+_EXTENSIONS = {ext for fmt in FORMATS for ext in fmt.extensions}
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"synthmark: error: {message}", err=True)
+    sys.exit(EXIT_ERROR)
+
+
+def _media_files(root: Path) -> Iterator[Path]:
+    """Files under ``root`` whose extension is a supported format, sorted, symlinks not followed."""
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and not path.is_symlink() and path.suffix.lower() in _EXTENSIONS:
+            yield path
+
+
+def _expand(paths: tuple[str, ...]) -> list[Path]:
+    out: list[Path] = []
+    for name in paths:
+        path = Path(name)
+        out.extend(_media_files(path) if path.is_dir() else [path])
+    return out
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(synthmark.__version__, prog_name="synthmark")
+def cli() -> None:
+    """Label AI-generated media (GB 45438-2025) and verify the labels.
+
+    Exit codes: 0 success; 1 (verify) some file carries no label; 2 an error.
+    """
+
+
+@cli.command()
+@click.argument("input", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Labeled copy (a folder when INPUT is a folder).",
+)
+@click.option(
+    "--producer",
+    envvar="SYNTHMARK_PRODUCER",
+    help="ContentProducer: your 27-character provider code [env SYNTHMARK_PRODUCER].",
+)
+@click.option("--produce-id", help="ProduceID of this content [default: a fresh unique ID per file].")
+@click.option(
+    "--label",
+    "label_value",
+    type=click.Choice(["1", "2", "3"]),
+    default="1",
+    show_default=True,
+    help="1 AI-generated, 2 possibly, 3 suspected.",
+)
+@click.option(
+    "--propagator-same", is_flag=True, help="Also write the producer fields as ContentPropagator/PropagateID."
+)
+@click.option("--strict", is_flag=True, help="Require ContentProducer to be a valid 27-character provider code.")
+@click.option(
+    "--text", default="AI生成", show_default=True, help="Visible label text (must contain AI/人工智能 and 生成/合成)."
+)
+@click.option("--second-line", help=f"Optional second line, e.g. {DEFAULT_SECOND_LINE!r}.")
+@click.option("--position", type=click.Choice(POSITIONS), default="bottom-right", show_default=True)
+@click.option(
+    "--height", type=float, default=DEFAULT_HEIGHT, show_default=True, help="Text height / shortest side, >= 0.05."
+)
+@click.option("--plate", type=click.Choice(["auto", "dark", "light", "outline"]), default="auto", show_default=True)
+@click.option("--font", type=click.Path(exists=True, dir_okay=False), help="TrueType/OpenType font for custom text.")
+@click.option("--no-visible", is_flag=True, help="Skip the visible label (metadata only; pixels untouched).")
+@click.option("--no-metadata", is_flag=True, help="Skip the metadata label.")
+@click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON.")
+def label(
+    input: Path,
+    output: Path,
+    producer: str | None,
+    produce_id: str | None,
+    label_value: str,
+    propagator_same: bool,
+    strict: bool,
+    text: str,
+    second_line: str | None,
+    position: str,
+    height: float,
+    plate: str,
+    font: str | None,
+    no_visible: bool,
+    no_metadata: bool,
+    force: bool,
+    as_json: bool,
+) -> None:
+    """Write a labeled copy of INPUT (a file, or a folder of media files) to OUTPUT.
+
+    INPUT is never modified; OUTPUT is written atomically and never left half-written.
+    Exit codes: 0 labeled; 2 an error.
+    """
+    if not no_metadata and not producer:
+        _fail(
+            "--producer is required for the metadata label (or set SYNTHMARK_PRODUCER); pass --no-metadata to skip it"
+        )
+    pairs: list[tuple[Path, Path]]
+    if input.is_dir():
+        if produce_id:
+            _fail("--produce-id names one file; leave it out when labeling a folder")
+        output.mkdir(parents=True, exist_ok=True)
+        pairs = [(src, output / src.relative_to(input)) for src in _media_files(input)]
+    else:
+        pairs = [(input, output)]
+    options: dict[str, Any] = {
+        "visible": not no_visible,
+        "metadata": not no_metadata,
+        "text": text,
+        "second_line": second_line,
+        "position": position,
+        "height": height,
+        "plate": plate,
+        "font": font,
+    }
+    results: list[dict[str, Any]] = []
+    failed = False
+    for src, dst in pairs:
+        try:
+            aigc = AIGCLabel.new(
+                producer or "", produce_id=produce_id, label=label_value, propagator_same=propagator_same
+            )
+            if strict and not no_metadata:
+                aigc.checked(strict=True)
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            result = synthmark.label_file(src, dst, aigc, overwrite=force, **options)
+        except SynthmarkError as exc:
+            click.echo(f"synthmark: error: {exc}", err=True)
+            failed = True
+            continue
+        results.append(result.to_dict())
+        if not as_json:
+            layers = " + ".join(result.layers)
+            click.echo(
+                f"labeled {src} -> {dst} [{layers}] ProduceID={aigc.produce_id} ({result.seconds * 1000:.0f} ms)"
+            )
+    if as_json:
+        click.echo(
+            json.dumps(results if input.is_dir() else (results[0] if results else None), ensure_ascii=False, indent=2)
+        )
+    sys.exit(EXIT_ERROR if failed else EXIT_OK)
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--strict", is_flag=True, help="Also check the 27-character provider-code shape.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array, one object per file.")
+def verify(files: tuple[Path, ...], strict: bool, as_json: bool) -> None:
+    """Report every label layer of FILES (files or folders) and classify each file.
+
+    Verdicts follow art. 6 of the Measures: confirmed / possible / suspected / none.
+    Exit codes: 0 every file carries a label; 1 some file carries none; 2 an error
+    (unsupported, unreadable or corrupt file).
+    """
+    reports: list[dict[str, Any]] = []
+    errors = 0
+    for path in _expand(tuple(os.fspath(f) for f in files)):
+        try:
+            reports.append(synthmark.verify_file(path, strict=strict).to_dict())
+        except SynthmarkError as exc:
+            errors += 1
+            click.echo(f"synthmark: error: {exc}", err=True)
+            reports.append({"file": os.fspath(path), "error": {"type": type(exc).__name__, "message": str(exc)}})
+    if as_json:
+        click.echo(json.dumps(reports, ensure_ascii=False, indent=2))
+    else:
+        _print_reports([r for r in reports if "error" not in r])
+    if errors:
+        sys.exit(EXIT_ERROR)
+    sys.exit(EXIT_OK if all(r["verdict"] != "none" for r in reports) else EXIT_UNLABELED)
+
+
+_VERDICT_STYLE = {"confirmed": "bold red", "possible": "bold yellow", "suspected": "yellow", "none": "dim"}
+
+
+def _layer_line(name: str, evidence: dict[str, Any]) -> str:
+    if not evidence["checked"]:
+        return f"  {name:<10} [dim]not checked[/dim]"
+    if not evidence["found"]:
+        return f"  {name:<10} none"
+    where = f" in {evidence['carrier']} ({evidence['form']})" if evidence.get("carrier") else ""
+    return f"  {name:<10} [green]found[/green]{where}"
+
+
+def _print_reports(reports: list[dict[str, Any]]) -> None:
+    """One block per file: verdict, the seven fields, each layer, problems."""
+    console = Console(highlight=False)
+    for report in reports:
+        verdict = report["verdict"]
+        console.print(
+            f"[bold]{report['file']}[/bold]  {report['media_type']}  "
+            f"[{_VERDICT_STYLE[verdict]}]{verdict.upper()}[/{_VERDICT_STYLE[verdict]}]"
+        )
+        for name, evidence in report["evidence"].items():
+            console.print(_layer_line(name, evidence))
+        if report["label"]:
+            fields = " ".join(f"{k}={v}" for k, v in report["label"].items() if v)
+            console.print(f"  {'label':<10} {fields}", soft_wrap=True)
+        for problem in report["evidence"]["metadata"].get("problems", []):
+            prefix = f"{problem['field']}: " if problem["field"] else ""
+            console.print(f"  [yellow]problem[/yellow]    {prefix}{problem['message']}")
+    labeled = sum(r["verdict"] != "none" for r in reports)
+    console.print(f"{labeled} of {len(reports)} file(s) carry a label")
+
+
+def main() -> None:
+    """Console-script entry point: click's own usage errors also exit 2."""
+    try:
+        cli.main(standalone_mode=True)
+    except SynthmarkError as exc:  # pragma: no cover - commands catch their own
+        _fail(str(exc))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

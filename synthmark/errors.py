@@ -1,0 +1,144 @@
+"""The one exception tree of synthmark.
+
+Every error raised on purpose by synthmark derives from :class:`SynthmarkError`. Errors from
+third-party libraries (Pillow, zlib, XML parsers, the OS) are translated at the boundary with
+``raise ... from exc`` so callers need to catch only this tree::
+
+    SynthmarkError                 exit code 2 in the CLI
+    ├── InputError                 the input file cannot be used
+    │   ├── UnsupportedFormatError   format not handled (message lists the supported ones)
+    │   ├── CorruptFileError         empty, truncated or malformed container
+    │   └── TooLargeError            pixel count or byte size over the safety limits
+    ├── LabelError                 the AIGC label itself is wrong
+    │   ├── InvalidLabelError        a field breaks the rules (named in the message)
+    │   └── WordingError             explicit-label text lacks the AI or generation element
+    ├── RenderError                the visible label cannot be drawn
+    │   ├── MissingGlyphError        the font has no glyph for a character of the text
+    │   └── LabelDoesNotFitError     the text is wider or taller than the image allows
+    ├── MetadataError              the metadata label cannot be stored
+    │   └── MetadataTooLargeError    the carrier segment would exceed its format's limit
+    └── OutputError                the output cannot be written
+        ├── OutputExistsError        refusing to overwrite (use force/--force)
+        └── OutputNotWritableError   directory missing, permission denied, disk full
+
+Each error carries the offending ``path`` (or ``None``) and a ``fix`` hint; ``str(err)`` is one
+line: ``"<path>: <what went wrong>; <how to fix it>"``.
+"""
+
+from __future__ import annotations
+
+import os
+
+__all__ = [
+    "CorruptFileError",
+    "InputError",
+    "InvalidLabelError",
+    "LabelDoesNotFitError",
+    "LabelError",
+    "MetadataError",
+    "MetadataTooLargeError",
+    "MissingGlyphError",
+    "OutputError",
+    "OutputExistsError",
+    "OutputNotWritableError",
+    "RenderError",
+    "SynthmarkError",
+    "TooLargeError",
+    "UnsupportedFormatError",
+    "WordingError",
+]
+
+
+class SynthmarkError(Exception):
+    """Base of every error synthmark raises on purpose.
+
+    Parameters
+    ----------
+    message:
+        What went wrong, without the path.
+    path:
+        The file concerned, if any.
+    fix:
+        What the user can do about it.
+    """
+
+    #: Exit status the CLI uses for this error.
+    exit_code: int = 2
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | os.PathLike[str] | None = None,
+        fix: str | None = None,
+    ) -> None:
+        self.message = message
+        self.path = None if path is None else os.fspath(path)
+        self.fix = fix
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        text = self.message if self.path is None else f"{self.path}: {self.message}"
+        if self.fix:
+            text += f"; {self.fix}"
+        return " ".join(text.split("\n"))
+
+
+class InputError(SynthmarkError):
+    """The input cannot be used."""
+
+
+class UnsupportedFormatError(InputError):
+    """The file's format is not one synthmark handles for the requested operation."""
+
+
+class CorruptFileError(InputError):
+    """The file is empty, truncated or structurally malformed."""
+
+
+class TooLargeError(InputError):
+    """The file exceeds a safety limit (pixels or bytes); see ``synthmark.formats``."""
+
+
+class LabelError(SynthmarkError):
+    """The AIGC label is not acceptable."""
+
+
+class InvalidLabelError(LabelError):
+    """A label field breaks the rules of GB 45438-2025 Annex E."""
+
+
+class WordingError(LabelError):
+    """Explicit-label text lacks the AI element or the generation element."""
+
+
+class RenderError(SynthmarkError):
+    """The visible label cannot be drawn."""
+
+
+class MissingGlyphError(RenderError):
+    """The font has no glyph for some character of the label text."""
+
+
+class LabelDoesNotFitError(RenderError):
+    """The label text does not fit in the image at the required height."""
+
+
+class MetadataError(SynthmarkError):
+    """The metadata label cannot be stored in this file."""
+
+
+class MetadataTooLargeError(MetadataError):
+    """The metadata segment would exceed its format's size limit."""
+
+
+class OutputError(SynthmarkError):
+    """The output cannot be written."""
+
+
+class OutputExistsError(OutputError):
+    """The output exists and overwriting was not asked for."""
+
+
+class OutputNotWritableError(OutputError):
+    """The output location cannot be written (missing folder, permissions, disk full)."""

@@ -1,0 +1,162 @@
+"""The CLI, in-process with click's CliRunner: JSON shapes, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from synthmark_cli.main import cli
+
+from ..conftest import PROVIDER, fixture_bytes, fixture_path
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_label_then_verify_json_shows_exactly_the_fields_given(tmp_path):
+    out = tmp_path / "labeled.jpg"
+    result = run(
+        "label",
+        str(fixture_path("landscape.jpg")),
+        "-o",
+        str(out),
+        "--producer",
+        PROVIDER,
+        "--produce-id",
+        "order-42",
+        "--label",
+        "1",
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    done = json.loads(result.output)
+    assert done["output"] == str(out) and done["layers"] == ["visible", "metadata"]
+    expected = {
+        "Label": "1",
+        "ContentProducer": PROVIDER,
+        "ProduceID": "order-42",
+        "ReservedCode1": "",
+        "ContentPropagator": "",
+        "PropagateID": "",
+        "ReservedCode2": "",
+    }
+    assert done["label"] == expected
+    result = run("verify", str(out), "--json")
+    assert result.exit_code == 0
+    (report,) = json.loads(result.output)
+    assert report["file"] == str(out) and report["media_type"] == "image/jpeg"
+    assert report["verdict"] == "confirmed" and report["label"] == expected
+    assert report["evidence"]["metadata"]["found"] is True and report["evidence"]["metadata"]["carrier"] == "xmp"
+    for layer in ("watermark", "c2pa", "visible"):
+        assert report["evidence"][layer] == report["evidence"][layer] | {"found": False, "checked": False}
+
+
+def test_verify_exit_codes_and_human_output(tmp_path):
+    labeled = tmp_path / "a.png"
+    assert run("label", str(fixture_path("flat.png")), "-o", str(labeled), "--producer", PROVIDER).exit_code == 0
+    result = run("verify", str(labeled))
+    assert result.exit_code == 0 and "CONFIRMED" in result.output and PROVIDER in result.output
+    result = run("verify", str(labeled), str(fixture_path("gray.png")))
+    assert result.exit_code == 1 and "NONE" in result.output
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    result = run("verify", str(labeled), str(empty))
+    assert result.exit_code == 2
+    assert "empty.jpg: file is empty" in result.output
+
+
+def _bomb_png() -> bytes:
+    ihdr = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
+    idat = zlib.compress(b"\0" * 1000)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+BAD_INPUTS = {
+    "empty.jpg": (b"", "empty"),
+    "truncated.jpg": (fixture_bytes("portrait.jpg")[:30000], "truncated"),
+    "truncated.png": (fixture_bytes("gray.png")[:5000], "truncated"),
+    "notes.png": (b"just some text, not an image\n" * 3, "not supported"),
+    "anim.gif": (b"GIF89a" + b"\0" * 64, "GIF files are not supported"),
+    "bomb.png": (_bomb_png(), "pixel limit"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_INPUTS))
+def test_bad_input_one_line_error_exit_2_nothing_left(name, tmp_path):
+    data, words = BAD_INPUTS[name]
+    src = tmp_path / name
+    src.write_bytes(data)
+    out = tmp_path / "out" / name
+    out.parent.mkdir()
+    result = run("label", str(src), "-o", str(out), "--producer", PROVIDER)
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("synthmark: error: ") and str(src) in lines[0]
+    assert words in lines[0]
+    assert list(out.parent.iterdir()) == []
+    assert src.read_bytes() == data
+
+
+def test_refuses_overwrite_without_force(tmp_path):
+    out = tmp_path / "o.webp"
+    args = ["label", str(fixture_path("photo.webp")), "-o", str(out), "--producer", PROVIDER]
+    assert run(*args).exit_code == 0
+    result = run(*args)
+    assert result.exit_code == 2 and "--force" in result.output
+    assert run(*args, "--force").exit_code == 0
+
+
+def test_producer_required_for_metadata(tmp_path):
+    result = CliRunner(env={"SYNTHMARK_PRODUCER": None}).invoke(
+        cli, ["label", str(fixture_path("flat.png")), "-o", str(tmp_path / "o.png")]
+    )
+    assert result.exit_code == 2 and "--producer" in result.output
+    result = run("label", str(fixture_path("flat.png")), "-o", str(tmp_path / "o.png"), "--no-metadata")
+    assert result.exit_code == 0
+
+
+def test_strict_rejects_non_code_producer(tmp_path):
+    result = run(
+        "label", str(fixture_path("flat.png")), "-o", str(tmp_path / "o.png"), "--producer", "ACME", "--strict"
+    )
+    assert result.exit_code == 2 and "provider code" in result.output
+
+
+def test_no_visible_keeps_pixels_and_verify_reports(tmp_path):
+    out = tmp_path / "m.png"
+    result = run(
+        "label", str(fixture_path("gray.png")), "-o", str(out), "--producer", PROVIDER, "--no-visible", "--json"
+    )
+    assert json.loads(result.output)["layers"] == ["metadata"]
+    import numpy as np
+    from PIL import Image
+
+    assert np.array_equal(np.asarray(Image.open(out)), np.asarray(Image.open(fixture_path("gray.png"))))
+
+
+def test_folder_mode_mirrors_tree_and_verify_walks_it(tmp_path):
+    out = tmp_path / "labeled"
+    result = run("label", str(fixture_path("flat.png").parent), "-o", str(out), "--producer", PROVIDER, "--json")
+    assert result.exit_code == 0
+    done = json.loads(result.output)
+    names = sorted(Path(d["output"]).name for d in done)
+    assert names == sorted(
+        p.name for p in fixture_path("flat.png").parent.iterdir() if p.suffix in (".jpg", ".png", ".webp")
+    )
+    assert len({d["label"]["ProduceID"] for d in done}) == len(done)
+    result = run("verify", str(out), "--json")
+    assert result.exit_code == 0 and {r["verdict"] for r in json.loads(result.output)} == {"confirmed"}
+
+
+def test_help_documents_exit_codes():
+    assert "Exit codes" in run("verify", "--help").output
+    assert "Exit codes" in run("label", "--help").output

@@ -1,0 +1,118 @@
+"""label_file end to end on the real photos: layers, atomic output, originals untouched."""
+
+from __future__ import annotations
+
+import io
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import synthmark
+from synthmark.errors import InvalidLabelError, OutputExistsError, OutputNotWritableError, SynthmarkError
+from synthmark.image import _jpeg, read_metadata
+
+from .conftest import IMAGES, fixture_bytes, fixture_path
+
+
+@pytest.mark.parametrize("name", IMAGES)
+def test_label_file_all_layers(name, label, tmp_path):
+    src = fixture_path(name)
+    before = src.read_bytes()
+    out = tmp_path / name
+    result = synthmark.label_file(src, out, label, second_line="AI-generated")
+    assert src.read_bytes() == before
+    assert result.layers == ("visible", "metadata") and result.output == os.fspath(out)
+    assert read_metadata(out).label == label
+    labeled = Image.open(out)
+    original = Image.open(src)
+    assert labeled.size == original.size and labeled.format == original.format
+    assert labeled.mode == original.mode
+    assert list(os.listdir(tmp_path)) == [name]
+
+
+def test_visible_relabel_keeps_exif_icc_and_quantisation(label, tmp_path):
+    out = tmp_path / "l.jpg"
+    synthmark.label_file(fixture_path("landscape.jpg"), out, label)
+    original, labeled = Image.open(fixture_path("landscape.jpg")), Image.open(out)
+    assert labeled.info["icc_profile"] == original.info["icc_profile"]
+    assert labeled.getexif() == original.getexif()
+    assert labeled.quantization == original.quantization
+    # away from the label the pixels stay close to the original (one re-encode at the same tables)
+    a = np.asarray(original, np.float64)[:700, :1000]
+    b = np.asarray(labeled, np.float64)[:700, :1000]
+    assert 10 * np.log10(255**2 / np.mean((a - b) ** 2)) > 40
+
+
+def test_metadata_only_keeps_scan_bytes(label, tmp_path):
+    out = tmp_path / "m.jpg"
+    synthmark.label_file(fixture_path("portrait.jpg"), out, label, visible=False)
+    assert _jpeg.split(out.read_bytes())[1] == _jpeg.split(fixture_bytes("portrait.jpg"))[1]
+
+
+def test_exif_orientation_label_upright_in_displayed_corner(label, tmp_path):
+    src = tmp_path / "rotated.jpg"
+    base = Image.open(fixture_path("portrait.jpg"))
+    exif = base.getexif()
+    exif[0x0112] = 6  # stored rotated: displayed = stored rotated 90 degrees clockwise
+    base.transpose(Image.Transpose.ROTATE_90).save(src, exif=exif, quality=92)
+    out = tmp_path / "out.jpg"
+    synthmark.label_file(src, out, label, visible=True, metadata=False, plate="dark")
+    from PIL import ImageOps
+
+    shown_before = np.asarray(ImageOps.exif_transpose(Image.open(src)), np.int32)
+    shown_after = np.asarray(ImageOps.exif_transpose(Image.open(out)), np.int32)
+    diff = np.abs(shown_before - shown_after).max(axis=2) > 60
+    ys, xs = np.nonzero(diff)
+    h, w = diff.shape
+    assert ys.min() > h * 0.8 and xs.min() > w * 0.5  # bottom-right as displayed
+
+
+def test_refuses_existing_output_and_input_itself(label, tmp_path):
+    out = tmp_path / "x.png"
+    out.write_bytes(b"keep me")
+    with pytest.raises(OutputExistsError, match="--force"):
+        synthmark.label_file(fixture_path("flat.png"), out, label)
+    assert out.read_bytes() == b"keep me"
+    synthmark.label_file(fixture_path("flat.png"), out, label, overwrite=True)
+    assert read_metadata(out).label == label
+    copy = tmp_path / "copy.png"
+    copy.write_bytes(fixture_bytes("flat.png"))
+    with pytest.raises(OutputExistsError, match="never modifies originals"):
+        synthmark.label_file(copy, copy, label, overwrite=True)
+
+
+def test_invalid_label_is_refused_before_writing(tmp_path):
+    bad = synthmark.AIGCLabel(label="7", content_producer="X", produce_id="1")
+    with pytest.raises(InvalidLabelError, match="Label"):
+        synthmark.label_file(fixture_path("flat.png"), tmp_path / "o.png", bad)
+    assert not list(tmp_path.iterdir())
+
+
+def test_nothing_partial_on_failure(label, tmp_path):
+    bad = tmp_path / "trunc.jpg"
+    bad.write_bytes(fixture_bytes("portrait.jpg")[:20000])
+    with pytest.raises(SynthmarkError):
+        synthmark.label_file(bad, tmp_path / "o.jpg", label)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["trunc.jpg"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
+def test_unwritable_folder(label, tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    with pytest.raises(OutputNotWritableError):
+        synthmark.label_file(fixture_path("flat.png"), locked / "o.png", label)
+
+
+def test_missing_output_folder(label, tmp_path):
+    with pytest.raises(OutputNotWritableError, match="does not exist"):
+        synthmark.label_file(fixture_path("flat.png"), tmp_path / "nope" / "o.png", label)
+
+
+def test_label_bytes_in_memory(label):
+    data, result = synthmark.label_bytes(fixture_bytes("small256.jpg"), label, text="人工智能生成")
+    assert result.media_type == "image/jpeg" and result.placement is not None
+    assert read_metadata(io.BytesIO(data)).label == label
