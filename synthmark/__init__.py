@@ -39,6 +39,7 @@ from synthmark.errors import (
     UnsupportedFormatError,
     WordingError,
 )
+from synthmark.image.visible import LabelStyle
 from synthmark.labeling import LabelResult, label_bytes, label_file
 from synthmark.metadata import MetadataReading
 
@@ -54,6 +55,7 @@ __all__ = [
     "LabelDoesNotFitError",
     "LabelError",
     "LabelResult",
+    "LabelStyle",
     "MetadataError",
     "MetadataReading",
     "MetadataTooLargeError",

@@ -17,9 +17,12 @@ from synthmark._atomic import check_output, write_atomic
 from synthmark.aigc import AIGCLabel
 from synthmark.errors import SynthmarkError
 from synthmark.formats import read_bytes, sniff
-from synthmark.image.visible import DEFAULT_HEIGHT, DEFAULT_TEXT, LabelPlacement
+from synthmark.image.visible import LabelPlacement, LabelStyle
 
-__all__ = ["LabelResult", "label_bytes", "label_file"]
+#: The default visible label: ``AI生成`` at the bottom right, 6 % of the shortest side.
+DEFAULT_STYLE = LabelStyle()
+
+__all__ = ["DEFAULT_STYLE", "LabelResult", "label_bytes", "label_file"]
 
 
 @dataclass(frozen=True)
@@ -65,24 +68,18 @@ def label_bytes(
     data: bytes,
     label: AIGCLabel,
     *,
-    visible: bool = True,
+    visible: LabelStyle | None = DEFAULT_STYLE,
     metadata: bool = True,
-    text: str = DEFAULT_TEXT,
-    second_line: str | None = None,
-    position: str = "bottom-right",
-    height: float = DEFAULT_HEIGHT,
-    plate: str = "auto",
-    font: str | os.PathLike[str] | None = None,
     path: str | None = None,
 ) -> tuple[bytes, LabelResult]:
     """Label a file's bytes in memory; returns the new bytes and what was done.
 
-    ``visible`` draws the explicit label (options as :func:`synthmark.image.add_visible_label`);
-    ``metadata`` writes the AIGC metadata label. ``label`` is checked first
-    (:class:`~synthmark.errors.InvalidLabelError`).
+    ``visible`` is the explicit label's :class:`~synthmark.image.LabelStyle` (None: no visible
+    label, pixels untouched); ``metadata`` writes the AIGC metadata label. ``label`` is checked
+    first (:class:`~synthmark.errors.InvalidLabelError`); ``path`` only names the file in errors.
     """
     start = time.perf_counter()
-    if not (visible or metadata):
+    if visible is None and not metadata:
         raise SynthmarkError(
             "nothing to do: both the visible and the metadata label are off", path=path, fix="enable at least one layer"
         )
@@ -93,17 +90,8 @@ def label_bytes(
     fmt.module().check(data, path=path)
     layers: list[str] = []
     placement = None
-    if visible:
-        data, placement = modality.relabel_pixels(
-            data,
-            path=path,
-            text=text,
-            second_line=second_line,
-            position=position,
-            height=height,
-            plate=plate,
-            font=font,
-        )
+    if visible is not None:
+        data, placement = modality.relabel_pixels(data, visible, path=path)
         layers.append("visible")
     if metadata:
         data = modality.write_metadata(data, label)
@@ -117,18 +105,19 @@ def label_file(
     output: str | os.PathLike[str],
     label: AIGCLabel,
     *,
+    visible: LabelStyle | None = DEFAULT_STYLE,
+    metadata: bool = True,
     overwrite: bool = False,
-    **options: Any,
 ) -> LabelResult:
     """Write a labeled copy of ``input`` to ``output`` atomically; ``input`` is never modified.
 
-    ``options`` are those of :func:`label_bytes`. Raises
+    ``visible`` and ``metadata`` as in :func:`label_bytes`. Raises
     :class:`~synthmark.errors.OutputExistsError` if ``output`` exists and ``overwrite`` is false,
     or if it is ``input`` itself. On any error nothing is left at ``output``.
     """
     check_output(output, overwrite=overwrite, inputs=(input,))
     data = read_bytes(input)
-    labeled, result = label_bytes(data, label, path=os.fspath(input), **options)
+    labeled, result = label_bytes(data, label, visible=visible, metadata=metadata, path=os.fspath(input))
     write_atomic(output, labeled)
     return LabelResult(
         os.fspath(input), os.fspath(output), result.media_type, label, result.layers, result.placement, result.seconds

@@ -17,6 +17,7 @@ EXPECTED = [
     "LabelDoesNotFitError",
     "LabelError",
     "LabelResult",
+    "LabelStyle",
     "MetadataError",
     "MetadataReading",
     "MetadataTooLargeError",

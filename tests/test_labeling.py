@@ -21,7 +21,7 @@ def test_label_file_all_layers(name, label, tmp_path):
     src = fixture_path(name)
     before = src.read_bytes()
     out = tmp_path / name
-    result = synthmark.label_file(src, out, label, second_line="AI-generated")
+    result = synthmark.label_file(src, out, label, visible=synthmark.LabelStyle(second_line="AI-generated"))
     assert src.read_bytes() == before
     assert result.layers == ("visible", "metadata") and result.output == os.fspath(out)
     assert read_metadata(out).label == label
@@ -47,7 +47,7 @@ def test_visible_relabel_keeps_exif_icc_and_quantisation(label, tmp_path):
 
 def test_metadata_only_keeps_scan_bytes(label, tmp_path):
     out = tmp_path / "m.jpg"
-    synthmark.label_file(fixture_path("portrait.jpg"), out, label, visible=False)
+    synthmark.label_file(fixture_path("portrait.jpg"), out, label, visible=None)
     assert _jpeg.split(out.read_bytes())[1] == _jpeg.split(fixture_bytes("portrait.jpg"))[1]
 
 
@@ -58,7 +58,7 @@ def test_exif_orientation_label_upright_in_displayed_corner(label, tmp_path):
     exif[0x0112] = 6  # stored rotated: displayed = stored rotated 90 degrees clockwise
     base.transpose(Image.Transpose.ROTATE_90).save(src, exif=exif, quality=92)
     out = tmp_path / "out.jpg"
-    synthmark.label_file(src, out, label, visible=True, metadata=False, plate="dark")
+    synthmark.label_file(src, out, label, visible=synthmark.LabelStyle(plate="dark"), metadata=False)
     from PIL import ImageOps
 
     shown_before = np.asarray(ImageOps.exif_transpose(Image.open(src)), np.int32)
@@ -113,6 +113,8 @@ def test_missing_output_folder(label, tmp_path):
 
 
 def test_label_bytes_in_memory(label):
-    data, result = synthmark.label_bytes(fixture_bytes("small256.jpg"), label, text="人工智能生成")
+    data, result = synthmark.label_bytes(
+        fixture_bytes("small256.jpg"), label, visible=synthmark.LabelStyle("人工智能生成")
+    )
     assert result.media_type == "image/jpeg" and result.placement is not None
     assert read_metadata(io.BytesIO(data)).label == label

@@ -20,7 +20,7 @@ import synthmark
 from synthmark.aigc import AIGCLabel
 from synthmark.errors import SynthmarkError
 from synthmark.formats import FORMATS
-from synthmark.image.visible import DEFAULT_HEIGHT, DEFAULT_SECOND_LINE, POSITIONS
+from synthmark.image.visible import DEFAULT_HEIGHT, DEFAULT_SECOND_LINE, POSITIONS, LabelStyle
 
 EXIT_OK, EXIT_UNLABELED, EXIT_ERROR = 0, 1, 2
 _EXTENSIONS = {ext for fmt in FORMATS for ext in fmt.extensions}
@@ -132,16 +132,10 @@ def label(
         pairs = [(src, output / src.relative_to(input)) for src in _media_files(input)]
     else:
         pairs = [(input, output)]
-    options: dict[str, Any] = {
-        "visible": not no_visible,
-        "metadata": not no_metadata,
-        "text": text,
-        "second_line": second_line,
-        "position": position,
-        "height": height,
-        "plate": plate,
-        "font": font,
-    }
+    try:
+        style = None if no_visible else LabelStyle(text, second_line, position, height, plate, font)  # type: ignore[arg-type]
+    except SynthmarkError as exc:
+        _fail(str(exc))
     results: list[dict[str, Any]] = []
     failed = False
     for src, dst in pairs:
@@ -152,7 +146,7 @@ def label(
             if strict and not no_metadata:
                 aigc.checked(strict=True)
             dst.parent.mkdir(parents=True, exist_ok=True)
-            result = synthmark.label_file(src, dst, aigc, overwrite=force, **options)
+            result = synthmark.label_file(src, dst, aigc, visible=style, metadata=not no_metadata, overwrite=force)
         except SynthmarkError as exc:
             click.echo(f"synthmark: error: {exc}", err=True)
             failed = True

@@ -29,7 +29,9 @@ from synthmark.image.visible import (
     MIN_HEIGHT,
     POSITIONS,
     LabelPlacement,
+    LabelStyle,
     add_visible_label,
+    draw_label,
 )
 from synthmark.metadata import MetadataReading, interpret
 
@@ -40,7 +42,9 @@ __all__ = [
     "MIN_HEIGHT",
     "POSITIONS",
     "LabelPlacement",
+    "LabelStyle",
     "add_visible_label",
+    "draw_label",
     "read_metadata",
     "write_metadata",
 ]
@@ -136,28 +140,14 @@ def decode(data: bytes, *, path: str | None = None) -> Image.Image:
     return image
 
 
-def relabel_pixels(
-    data: bytes,
-    *,
-    path: str | None = None,
-    text: str = DEFAULT_TEXT,
-    second_line: str | None = None,
-    position: str = "bottom-right",
-    height: float = DEFAULT_HEIGHT,
-    plate: str = "auto",
-    font: str | os.PathLike[str] | None = None,
-    font_index: int = 0,
-) -> tuple[bytes, LabelPlacement]:
-    """Draw the visible label (options as :func:`add_visible_label`) and re-encode in the same
-    format, carrying over all metadata. The label is placed as the image is displayed: EXIF
-    orientation is honoured, so the text is upright and in the asked corner on screen."""
-    from synthmark.image.visible import _add_visible_label
-
+def relabel_pixels(data: bytes, style: LabelStyle, *, path: str | None = None) -> tuple[bytes, LabelPlacement]:
+    """Draw the visible label in ``style`` and re-encode in the same format, carrying over all
+    metadata. The label is placed as the image is displayed: EXIF orientation is honoured, so
+    the text is upright and in the asked corner on screen."""
     fmt = image_format(data, path=path)
     codec = fmt.module()
     codec.check(data, path=path)
     source = decode(data, path=path)
-    args = (text, second_line, position, height, plate, font, font_index)
     if fmt.name == "png" and codec.is_deep_color(data):
         import cv2
 
@@ -165,12 +155,12 @@ def relabel_pixels(
         code = (
             (cv2.COLOR_BGRA2RGBA, cv2.COLOR_RGBA2BGRA) if bgr.shape[2] == 4 else (cv2.COLOR_BGR2RGB, cv2.COLOR_RGB2BGR)
         )
-        rgb, placement = _add_visible_label(cv2.cvtColor(bgr, code[0]), *args)
+        rgb, placement = draw_label(cv2.cvtColor(bgr, code[0]), style)
         return codec.reencode(data, cv2.cvtColor(np.asarray(rgb), code[1]), path=path), placement
     orientation = source.getexif().get(0x0112, 1) if fmt.name == "jpeg" else 1
     upright, back = _UPRIGHT.get(orientation, (None, None))
     shown = source.transpose(upright) if upright is not None else source
-    drawn, placement = _add_visible_label(shown, *args, owned=True)
+    drawn, placement = draw_label(shown, style, owned=True)
     labeled = cast(Image.Image, drawn)  # a Pillow image in, a Pillow image out
     if back is not None:
         labeled = labeled.transpose(back)

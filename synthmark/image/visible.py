@@ -285,6 +285,51 @@ def _from_array(array: np.ndarray, mode: str) -> Image.Image:
     return Image.fromarray(array, mode)
 
 
+@dataclass(frozen=True)
+class LabelStyle:
+    """How the visible label reads and where it goes; checked on construction.
+
+    Fields as the keyword arguments of :func:`add_visible_label`. Raises
+    :class:`RenderError` for an unknown position or plate, a height outside [0.05, 0.5] or
+    empty/multi-line text, and :class:`WordingError` when the text lacks the AI or the
+    generation element.
+    """
+
+    text: str = DEFAULT_TEXT
+    second_line: str | None = None
+    position: Position = "bottom-right"
+    height: float = DEFAULT_HEIGHT
+    plate: Plate = "auto"
+    font: str | os.PathLike[str] | None = None
+    font_index: int = 0
+
+    def __post_init__(self) -> None:
+        if self.position not in POSITIONS:
+            raise RenderError(f"unknown position {self.position!r}", fix=f"use one of {', '.join(POSITIONS)}")
+        if self.plate not in ("auto", "dark", "light", "outline"):
+            raise RenderError(f"unknown plate {self.plate!r}", fix="use auto, dark, light or outline")
+        if not MIN_HEIGHT <= self.height <= 0.5:
+            raise RenderError(
+                f"text height {self.height} of the shortest side is outside [0.05, 0.5]",
+                fix="GB 45438 requires at least 0.05",
+            )
+        lines = self.lines
+        if not lines or any("\n" in line for line in lines):
+            raise RenderError(
+                "label text must be one or two non-empty lines", fix="pass text= and optionally second_line="
+            )
+        if not check_wording(" ".join(lines)).ok:
+            raise WordingError(
+                f"label text {' / '.join(lines)!r} lacks the AI element (AI/人工智能) "
+                "or the generation element (生成/合成)",
+                fix="use wording such as AI生成 or 人工智能合成",
+            )
+
+    @property
+    def lines(self) -> list[str]:
+        return [line for line in (self.text, self.second_line) if line]
+
+
 def add_visible_label(
     image: ImageT,
     *,
@@ -328,42 +373,23 @@ def add_visible_label(
     (RGBA when the palette has transparency); other modes come back RGB. ``image.info``
     (ICC profile, EXIF, DPI) is carried over.
     """
-    labeled, _ = _add_visible_label(image, text, second_line, position, height, plate, font, font_index)
+    style = LabelStyle(text, second_line, position, height, plate, font, font_index)
+    labeled, _ = draw_label(image, style)
     return cast(ImageT, labeled)
 
 
-def _add_visible_label(
-    image: np.ndarray | Image.Image,
-    text: str,
-    second_line: str | None,
-    position: str,
-    height: float,
-    plate: str,
-    font: str | os.PathLike[str] | None,
-    font_index: int,
-    *,
-    owned: bool = False,
+def draw_label(
+    image: np.ndarray | Image.Image, style: LabelStyle, *, owned: bool = False
 ) -> tuple[np.ndarray | Image.Image, LabelPlacement]:
-    """:func:`add_visible_label` that also returns the placement. ``owned=True`` lets it draw
-    into a Pillow image the caller no longer needs instead of copying it first."""
-    if position not in POSITIONS:
-        raise RenderError(f"unknown position {position!r}", fix=f"use one of {', '.join(POSITIONS)}")
-    if plate not in ("auto", "dark", "light", "outline"):
-        raise RenderError(f"unknown plate {plate!r}", fix="use auto, dark, light or outline")
-    if not MIN_HEIGHT <= height <= 0.5:
-        raise RenderError(
-            f"text height {height} of the shortest side is outside [0.05, 0.5]", fix="GB 45438 requires at least 0.05"
-        )
-    lines = [line for line in (text, second_line) if line]
-    if not lines or any("\n" in line for line in lines):
-        raise RenderError("label text must be one or two non-empty lines", fix="pass text= and optionally second_line=")
-    if not check_wording(" ".join(lines)).ok:
-        raise WordingError(
-            f"label text {' / '.join(lines)!r} lacks the AI element (AI/人工智能) "
-            "or the generation element (生成/合成)",
-            fix="use wording such as AI生成 or 人工智能合成",
-        )
-    font_path = os.fspath(font) if font is not None else bundled_font_path()
+    """:func:`add_visible_label` with a :class:`LabelStyle`, also returning the placement.
+
+    ``owned=True`` lets it draw into a Pillow image the caller no longer needs instead of
+    copying it first.
+    """
+    lines = style.lines
+    font_index = style.font_index
+    position, height, plate = style.position, style.height, style.plate
+    font_path = os.fspath(style.font) if style.font is not None else bundled_font_path()
     _check_glyphs(lines, font_path, font_index)
     if isinstance(image, np.ndarray):
         return _label_array(image, lines, font_path, font_index, position, height, plate)

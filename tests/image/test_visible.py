@@ -12,7 +12,7 @@ from PIL import Image
 
 from synthmark.errors import LabelDoesNotFitError, MissingGlyphError, RenderError, WordingError
 from synthmark.image import POSITIONS, add_visible_label
-from synthmark.image.visible import _add_visible_label
+from synthmark.image.visible import LabelStyle, draw_label
 
 from ..conftest import fixture_bytes, fixture_path
 
@@ -54,7 +54,7 @@ def test_text_height_at_least_5_percent_of_shortest_side(size):
 @pytest.mark.parametrize("size", [(1920, 1080), (256, 256)])
 def test_two_lines_both_tall_enough(size):
     before = photo(size)
-    after, placement = _add_visible_label(before, "AI生成", "AI-generated", "bottom-right", 0.05, "dark", None, 0)
+    after, placement = draw_label(before, LabelStyle("AI生成", "AI-generated", "bottom-right", 0.05, "dark"))
     top, bottom, left, right = changed_box(before, after)
     region = after[top:bottom, left:right, :3].min(axis=2)
     rows = np.flatnonzero((region >= 166).any(axis=1))
@@ -95,7 +95,7 @@ def test_contrast_is_legible_on_any_background(seed):
         np.full((300, 400, 3), rng.integers(0, 256, 3), np.uint8),
     ]
     for before in backgrounds:
-        after, p = _add_visible_label(before, "AI生成", None, "bottom-right", 0.1, "auto", None, 0)
+        after, p = draw_label(before, LabelStyle("AI生成", None, "bottom-right", 0.1, "auto"))
         region = after[p.top : p.top + p.height, p.left : p.left + p.width].astype(np.float64) / 255
         lin = np.where(region <= 0.04045, region / 12.92, ((region + 0.055) / 1.055) ** 2.4) @ [0.2126, 0.7152, 0.0722]
         pad = max(1, round(0.3 * p.text_height))
@@ -159,7 +159,7 @@ def test_rgba_alpha_kept_and_label_opaque_over_transparency():
     out = np.asarray(add_visible_label(source, position="top-left"))
     alpha_in = np.asarray(source)[..., 3]
     assert alpha_in[0, 0] == 0  # the corner is transparent in the fixture
-    p = _add_visible_label(source, "AI生成", None, "top-left", 0.06, "auto", None, 0)[1]
+    p = draw_label(source, LabelStyle("AI生成", None, "top-left", 0.06, "auto"))[1]
     assert out[p.top + p.height // 2, p.left + p.width // 2, 3] >= 0.69 * 255
     outside = np.ones(alpha_in.shape, bool)
     outside[p.top : p.top + p.height, p.left : p.left + p.width] = False
@@ -217,6 +217,6 @@ def test_bad_options_rejected(bad):
 
 def test_outline_style_changes_only_glyph_area():
     before = photo((800, 600))
-    after, p = _add_visible_label(before, "AI生成", None, "bottom-right", 0.06, "outline", None, 0)
+    after, p = draw_label(before, LabelStyle("AI生成", None, "bottom-right", 0.06, "outline"))
     changed = (before != after).any(axis=2)[p.top : p.top + p.height, p.left : p.left + p.width]
     assert 0.05 < changed.mean() < 0.6  # no plate: only strokes and glyphs change
