@@ -8,7 +8,8 @@ third-party libraries (Pillow, zlib, XML parsers, the OS) are translated at the 
     ├── InputError                 the input file cannot be used
     │   ├── UnsupportedFormatError   format not handled (message lists the supported ones)
     │   ├── CorruptFileError         empty, truncated or malformed container
-    │   └── TooLargeError            pixel count or byte size over the safety limits
+    │   ├── TooLargeError            pixel count or byte size over the safety limits
+    │   └── KeyFileError             a watermark key file is missing or not a key
     ├── LabelError                 the AIGC label itself is wrong
     │   ├── InvalidLabelError        a field breaks the rules (named in the message)
     │   └── WordingError             explicit-label text lacks the AI or generation element
@@ -17,6 +18,9 @@ third-party libraries (Pillow, zlib, XML parsers, the OS) are translated at the 
     │   └── LabelDoesNotFitError     the text is wider or taller than the image allows
     ├── MetadataError              the metadata label cannot be stored
     │   └── MetadataTooLargeError    the carrier segment would exceed its format's limit
+    ├── WatermarkError             the invisible watermark cannot be embedded
+    │   ├── ImageTooSmallError       under the minimum size (256 px short side)
+    │   └── LowCapacityError         too flat to hold a reliable mark (pre-check)
     └── OutputError                the output cannot be written
         ├── OutputExistsError        refusing to overwrite (use force/--force)
         └── OutputNotWritableError   directory missing, permission denied, disk full
@@ -31,10 +35,13 @@ import os
 
 __all__ = [
     "CorruptFileError",
+    "ImageTooSmallError",
     "InputError",
     "InvalidLabelError",
+    "KeyFileError",
     "LabelDoesNotFitError",
     "LabelError",
+    "LowCapacityError",
     "MetadataError",
     "MetadataTooLargeError",
     "MissingGlyphError",
@@ -45,6 +52,7 @@ __all__ = [
     "SynthmarkError",
     "TooLargeError",
     "UnsupportedFormatError",
+    "WatermarkError",
     "WordingError",
 ]
 
@@ -100,6 +108,10 @@ class TooLargeError(InputError):
     """The file exceeds a safety limit (pixels or bytes); see ``synthmark.formats``."""
 
 
+class KeyFileError(InputError):
+    """A watermark key file is missing, unreadable, damaged or not a synthmark key."""
+
+
 class LabelError(SynthmarkError):
     """The AIGC label is not acceptable."""
 
@@ -130,6 +142,18 @@ class MetadataError(SynthmarkError):
 
 class MetadataTooLargeError(MetadataError):
     """The metadata segment would exceed its format's size limit."""
+
+
+class WatermarkError(SynthmarkError):
+    """The invisible watermark cannot be embedded in this content."""
+
+
+class ImageTooSmallError(WatermarkError):
+    """The image is under the watermark's minimum size."""
+
+
+class LowCapacityError(WatermarkError):
+    """The content is too flat to hold a mark that survives at the quality limit."""
 
 
 class OutputError(SynthmarkError):
