@@ -1,8 +1,9 @@
-"""Labeling a file end to end: visible label, then the metadata label, written atomically.
+"""Labeling a file end to end: visible label, watermark, metadata label, written atomically.
 
-Layers are applied in the order that keeps each valid: pixels first (the visible label needs a
-re-encode, which carries every existing metadata segment over), then the metadata label on the
-final bytes. The result is read back before anything is written.
+Layers are applied in the order that keeps each valid: pixels first (the visible label, then
+the invisible watermark over it, in one decode and one re-encode that carries every existing
+metadata segment over), then the metadata label on the final bytes. The result is read back
+before anything is written.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import importlib
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from synthmark._atomic import check_output, write_atomic
@@ -18,6 +19,8 @@ from synthmark.aigc import AIGCLabel
 from synthmark.errors import SynthmarkError
 from synthmark.formats import read_bytes, sniff
 from synthmark.image.visible import LabelPlacement, LabelStyle
+from synthmark.keys import WatermarkKey
+from synthmark.payload import content_id
 
 #: The default visible label: ``AI生成`` at the bottom right, 6 % of the shortest side.
 DEFAULT_STYLE = LabelStyle()
@@ -29,8 +32,10 @@ __all__ = ["DEFAULT_STYLE", "LabelResult", "label_bytes", "label_file"]
 class LabelResult:
     """What :func:`label_file` / :func:`label_bytes` did.
 
-    ``layers`` lists the layers applied, in order (``"visible"``, ``"metadata"``);
-    ``placement`` is where the visible label went (None without one); ``seconds`` the wall time.
+    ``layers`` lists the layers applied, in order (``"visible"``, ``"watermark"``,
+    ``"metadata"``); ``placement`` is where the visible label went (None without one);
+    ``watermark`` the embedded payload (16 hex digits, the content id derived from ProduceID)
+    and key id, or None; ``seconds`` the wall time.
     """
 
     input: str | None
@@ -40,6 +45,7 @@ class LabelResult:
     layers: tuple[str, ...]
     placement: LabelPlacement | None
     seconds: float
+    watermark: dict[str, str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready description (``synthmark label --json``)."""
@@ -60,6 +66,7 @@ class LabelResult:
             "label": self.label.to_dict(),
             "layers": list(self.layers),
             "visible_placement": placement,
+            "watermark": self.watermark,
             "seconds": round(self.seconds, 4),
         }
 
@@ -70,18 +77,23 @@ def label_bytes(
     *,
     visible: LabelStyle | None = DEFAULT_STYLE,
     metadata: bool = True,
+    key: WatermarkKey | None = None,
     path: str | None = None,
 ) -> tuple[bytes, LabelResult]:
     """Label a file's bytes in memory; returns the new bytes and what was done.
 
     ``visible`` is the explicit label's :class:`~synthmark.image.LabelStyle` (None: no visible
-    label, pixels untouched); ``metadata`` writes the AIGC metadata label. ``label`` is checked
-    first (:class:`~synthmark.errors.InvalidLabelError`); ``path`` only names the file in errors.
+    label); ``key`` embeds the invisible watermark carrying
+    :func:`~synthmark.payload.content_id` of the label's ProduceID; ``metadata`` writes the AIGC
+    metadata label. Without ``visible`` and ``key`` the pixels are not touched. ``label`` is
+    checked first (:class:`~synthmark.errors.InvalidLabelError`); ``path`` only names the file.
     """
     start = time.perf_counter()
-    if visible is None and not metadata:
+    if visible is None and key is None and not metadata:
         raise SynthmarkError(
-            "nothing to do: both the visible and the metadata label are off", path=path, fix="enable at least one layer"
+            "nothing to do: the visible label, watermark and metadata label are all off",
+            path=path,
+            fix="enable at least one layer",
         )
     if metadata:
         label.checked()
@@ -90,13 +102,19 @@ def label_bytes(
     fmt.module().check(data, path=path)
     layers: list[str] = []
     placement = None
-    if visible is not None:
-        data, placement = modality.relabel_pixels(data, visible, path=path)
-        layers.append("visible")
+    watermark = None
+    if visible is not None or key is not None:
+        mark = None if key is None else modality.Mark(key, content_id(label.produce_id))
+        data, placement = modality.relabel_pixels(data, visible, mark, path=path)
+        layers += [name for name, on in (("visible", visible), ("watermark", key)) if on is not None]
+        if mark is not None:
+            watermark = {"payload": f"{mark.content_id:016x}", "key_id": mark.key.key_id}
     if metadata:
         data = modality.write_metadata(data, label)
         layers.append("metadata")
-    result = LabelResult(path, None, fmt.media_type, label, tuple(layers), placement, time.perf_counter() - start)
+    result = LabelResult(
+        path, None, fmt.media_type, label, tuple(layers), placement, time.perf_counter() - start, watermark
+    )
     return data, result
 
 
@@ -107,18 +125,17 @@ def label_file(
     *,
     visible: LabelStyle | None = DEFAULT_STYLE,
     metadata: bool = True,
+    key: WatermarkKey | None = None,
     overwrite: bool = False,
 ) -> LabelResult:
     """Write a labeled copy of ``input`` to ``output`` atomically; ``input`` is never modified.
 
-    ``visible`` and ``metadata`` as in :func:`label_bytes`. Raises
+    ``visible``, ``metadata`` and ``key`` as in :func:`label_bytes`. Raises
     :class:`~synthmark.errors.OutputExistsError` if ``output`` exists and ``overwrite`` is false,
     or if it is ``input`` itself. On any error nothing is left at ``output``.
     """
     check_output(output, overwrite=overwrite, inputs=(input,))
     data = read_bytes(input)
-    labeled, result = label_bytes(data, label, visible=visible, metadata=metadata, path=os.fspath(input))
+    labeled, result = label_bytes(data, label, visible=visible, metadata=metadata, key=key, path=os.fspath(input))
     write_atomic(output, labeled)
-    return LabelResult(
-        os.fspath(input), os.fspath(output), result.media_type, label, result.layers, result.placement, result.seconds
-    )
+    return replace(result, input=os.fspath(input), output=os.fspath(output))

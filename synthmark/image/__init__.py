@@ -6,7 +6,8 @@ The verbs every modality shares:
 * :func:`read_metadata` / :func:`write_metadata` — on file bytes (or a path / file object),
   never touching pixels; a JPEG's entropy-coded data stays byte-identical.
 
-Watermark verbs (``embed_watermark``, ``detect_watermark``) join them with the watermark.
+* :func:`embed_watermark` / :func:`detect_watermark` — the invisible keyed watermark (pure,
+  on arrays or Pillow images), with :func:`watermark_capacity` as a pre-check.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from __future__ import annotations
 import io
 import os
 import warnings
-from typing import BinaryIO, cast
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 import numpy as np
 from PIL import Image
 
 from synthmark.aigc import AIGCLabel
-from synthmark.errors import CorruptFileError, MetadataError, TooLargeError, UnsupportedFormatError
+from synthmark.errors import CorruptFileError, MetadataError, TooLargeError, UnsupportedFormatError, WatermarkError
 from synthmark.formats import MAX_IMAGE_PIXELS, Format, read_bytes, sniff
 from synthmark.image.visible import (
     DEFAULT_HEIGHT,
@@ -33,6 +35,7 @@ from synthmark.image.visible import (
     add_visible_label,
     draw_label,
 )
+from synthmark.keys import WatermarkKey
 from synthmark.metadata import MetadataReading, interpret
 
 __all__ = [
@@ -41,13 +44,41 @@ __all__ = [
     "DEFAULT_TEXT",
     "MIN_HEIGHT",
     "POSITIONS",
+    "Capacity",
     "LabelPlacement",
     "LabelStyle",
+    "Mark",
+    "WatermarkReport",
     "add_visible_label",
+    "detect_watermark",
     "draw_label",
+    "embed_watermark",
     "read_metadata",
+    "read_pixels",
+    "watermark_capacity",
     "write_metadata",
 ]
+
+if TYPE_CHECKING:
+    from synthmark.image.watermark import (
+        Capacity,
+        WatermarkReport,
+        detect_watermark,
+        embed_watermark,
+        watermark_capacity,
+    )
+
+# The watermark needs OpenCV; it is imported on first use so ``import synthmark`` stays light.
+_WATERMARK_NAMES = {"Capacity", "WatermarkReport", "detect_watermark", "embed_watermark", "watermark_capacity"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WATERMARK_NAMES:
+        from synthmark.image import watermark
+
+        return getattr(watermark, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 Source = str | os.PathLike[str] | bytes | BinaryIO
 
@@ -140,14 +171,45 @@ def decode(data: bytes, *, path: str | None = None) -> Image.Image:
     return image
 
 
-def relabel_pixels(data: bytes, style: LabelStyle, *, path: str | None = None) -> tuple[bytes, LabelPlacement]:
-    """Draw the visible label in ``style`` and re-encode in the same format, carrying over all
-    metadata. The label is placed as the image is displayed: EXIF orientation is honoured, so
-    the text is upright and in the asked corner on screen."""
+@dataclass(frozen=True)
+class Mark:
+    """A watermark to embed: the key and the 64-bit content id."""
+
+    key: WatermarkKey
+    content_id: int
+
+
+# Pillow modes the watermark works in directly; others are converted as documented.
+_MARKABLE = {"L", "LA", "RGB", "RGBA", "I;16"}
+
+
+def _markable(image: Image.Image, *, path: str | None) -> Image.Image:
+    if image.mode in _MARKABLE:
+        return image
+    if image.mode in ("P", "PA"):
+        return image.convert("RGBA" if image.mode == "PA" or "transparency" in image.info else "RGB")
+    if image.mode == "1":
+        return image.convert("L")
+    raise WatermarkError(
+        f"{image.mode} images are not watermarked", path=path, fix="convert the image to RGB first, or pass no key"
+    )
+
+
+def relabel_pixels(
+    data: bytes, style: LabelStyle | None, mark: Mark | None = None, *, path: str | None = None
+) -> tuple[bytes, LabelPlacement | None]:
+    """Draw the visible label in ``style`` and/or embed the watermark ``mark``, then re-encode
+    once in the same format, carrying over all metadata.
+
+    The label is placed as the image is displayed: EXIF orientation is honoured, so the text
+    is upright and in the asked corner on screen. The watermark goes in after the label, so
+    the label's pixels carry it too. Palette images come back RGB(A) when marked.
+    """
     fmt = image_format(data, path=path)
     codec = fmt.module()
     codec.check(data, path=path)
     source = decode(data, path=path)
+    placement = None
     if fmt.name == "png" and codec.is_deep_color(data):
         import cv2
 
@@ -155,15 +217,42 @@ def relabel_pixels(data: bytes, style: LabelStyle, *, path: str | None = None) -
         code = (
             (cv2.COLOR_BGRA2RGBA, cv2.COLOR_RGBA2BGRA) if bgr.shape[2] == 4 else (cv2.COLOR_BGR2RGB, cv2.COLOR_RGB2BGR)
         )
-        rgb, placement = draw_label(cv2.cvtColor(bgr, code[0]), style)
-        return codec.reencode(data, cv2.cvtColor(np.asarray(rgb), code[1]), path=path), placement
+        rgb = np.asarray(cv2.cvtColor(bgr, code[0]))
+        if style is not None:
+            drawn, placement = draw_label(rgb, style)
+            rgb = np.asarray(drawn)
+        if mark is not None:
+            from synthmark.image.watermark import embed_watermark
+
+            rgb = embed_watermark(rgb, mark.key, mark.content_id)
+        return codec.reencode(data, cv2.cvtColor(rgb, code[1]), path=path), placement
     orientation = source.getexif().get(0x0112, 1) if fmt.name == "jpeg" else 1
     upright, back = _UPRIGHT.get(orientation, (None, None))
     shown = source.transpose(upright) if upright is not None else source
-    drawn, placement = draw_label(shown, style, owned=True)
-    labeled = cast(Image.Image, drawn)  # a Pillow image in, a Pillow image out
-    if back is not None:
-        labeled = labeled.transpose(back)
+    if style is not None:
+        drawn, placement = draw_label(shown, style, owned=True)
+        shown = cast(Image.Image, drawn)  # a Pillow image in, a Pillow image out
+    if mark is not None:
+        from synthmark.image.watermark import embed_watermark
+
+        shown = embed_watermark(_markable(shown, path=path), mark.key, mark.content_id)
+    labeled = shown.transpose(back) if back is not None else shown
     if fmt.name == "jpeg":
         return codec.reencode(data, labeled, source, path=path), placement
     return codec.reencode(data, labeled, path=path), placement
+
+
+def read_pixels(source: Source) -> np.ndarray:
+    """Decoded pixels as an H x W x C array (uint8, or uint16 for 16-bit files) for detection."""
+    data, path = load(source)
+    fmt = image_format(data, path=path)
+    fmt.module().check(data, path=path)
+    if fmt.name == "png" and fmt.module().is_deep_color(data):
+        import cv2
+
+        bgr = np.asarray(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED))
+        return np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGRA2RGBA if bgr.shape[2] == 4 else cv2.COLOR_BGR2RGB))
+    image = decode(data, path=path)
+    if image.mode not in _MARKABLE:
+        image = image.convert("RGBA" if "A" in image.mode or "transparency" in image.info else "RGB")
+    return np.asarray(image, dtype=np.uint16) if image.mode == "I;16" else np.asarray(image)

@@ -27,7 +27,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import cv2
 import numpy as np
@@ -40,6 +40,7 @@ from synthmark.payload import CODED_BITS
 
 __all__ = [
     "DEFAULT_PSNR",
+    "DEFAULT_SSIM",
     "MIN_SIDE",
     "Capacity",
     "WatermarkReport",
@@ -52,15 +53,22 @@ __all__ = [
 TILE = 128
 #: The mark's band, in DFT bins of the canonical tile (cycles per 128 px).
 BAND = (4.0, 19.0)
-#: Default quality target: PSNR of the marked image against the original, dB.
-DEFAULT_PSNR = 42.0
+#: Pilot coefficients' amplitude relative to payload ones: the pilot only has to be found
+#: (translation), the payload has to be read, so the payload gets most of the energy (85 %).
+PILOT_AMPLITUDE = 0.5
+#: Decoding is tried only where the pilot stands out this much (z-score); the largest of the
+#: 16384 shift correlations on unmarked content is about 4.
+PILOT_GATE = 5.0
+#: Default quality targets of the marked image against the original: PSNR (dB) and SSIM.
+DEFAULT_PSNR = 41.0
+DEFAULT_SSIM = 0.982
 #: Smallest short side (pixels) the watermark accepts.
 MIN_SIDE = 256
 #: Largest window (pixels per side) the detector analyses, centred; the mark is everywhere.
 ANALYSIS_SIDE = 1024
 #: Strength cap: mark amplitude (0-255 scale, RMS) where the texture mask is 1. Flat content
 #: cannot borrow strength from elsewhere, so a nearly flat image ends below its PSNR target.
-MAX_STRENGTH = 6.0
+MAX_STRENGTH = 8.0
 #: Pre-check threshold: achieved/target mark energy ratio under which embedding is refused.
 MIN_CAPACITY = 0.25
 ImageT = TypeVar("ImageT", np.ndarray, Image.Image)
@@ -99,7 +107,7 @@ def tile_pattern(key: WatermarkKey, coded: np.ndarray, size: int = TILE) -> np.n
     layout = _layout(key)
     spectrum = np.zeros((size, size // 2 + 1), dtype=np.complex128)
     rows, cols = layout.pilot
-    spectrum[_scale_rows(rows, size), cols] = layout.pilot_phase
+    spectrum[_scale_rows(rows, size), cols] = layout.pilot_phase * PILOT_AMPLITUDE
     rows, cols = layout.payload
     spectrum[_scale_rows(rows, size), cols] = layout.payload_phase * (2.0 * coded - 1.0)
     tile = np.fft.irfft2(spectrum, s=(size, size))
@@ -115,17 +123,30 @@ def _scale_rows(rows: np.ndarray, size: int) -> np.ndarray:
 # --------------------------------------------------------------------------- embedding
 
 
-def _luma(rgb: np.ndarray) -> np.ndarray:
-    """ITU-R 601 luma of an H x W x 3 float32 array (same scale as the input)."""
-    return rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+@dataclass(frozen=True)
+class Texture:
+    """Half-resolution texture maps of an image's luma (0-255 scale): ``mask``, the mark's
+    relative strength in [0.12, 1] (about 0.15 on flat sky, 0.7 on grass, 1 on dense texture),
+    and ``variance``, the local luma variance over about 8 x 8 pixels."""
+
+    mask: np.ndarray
+    variance: np.ndarray
 
 
-def texture_mask(luma: np.ndarray) -> np.ndarray:
-    """Per-pixel strength in [0.12, 1] from the 7 x 7 local standard deviation (0-255 scale):
-    about 0.15 on flat sky, 0.7 on grass, 1 on dense texture."""
-    mean = cv2.blur(luma, (7, 7))
-    spread = np.sqrt(np.maximum(cv2.blur(luma * luma, (7, 7)) - mean * mean, 0.0))
-    return np.clip(spread / (spread + 8.0), 0.12, 1.0)
+def texture(luma: np.ndarray) -> Texture:
+    """:class:`Texture` of a luma plane, computed at half resolution (texture varies slowly);
+    :func:`full_size` brings a map back to full size."""
+    h, w = luma.shape
+    half = cv2.resize(luma, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
+    mean = cv2.blur(half, (4, 4))
+    variance = np.maximum(cv2.sqrBoxFilter(half, -1, (4, 4)) - mean * mean, 0.0)
+    spread = cv2.sqrt(variance)
+    return Texture(np.clip(spread / (spread + 8.0), 0.12, 1.0), variance)
+
+
+def full_size(mask: np.ndarray, height: int, width: int) -> np.ndarray:
+    """A half-resolution mask resized to ``height`` x ``width``."""
+    return cv2.resize(mask, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 def tile_period(height: int, width: int) -> int:
@@ -133,23 +154,36 @@ def tile_period(height: int, width: int) -> int:
     return round(TILE * min(3.0, max(1.0, min(height, width) / 1080.0)))
 
 
-def _strength(mask: np.ndarray, target_psnr: float) -> tuple[float, float]:
-    """Global gain for a unit-RMS pattern under ``mask`` and the achieved/target energy ratio."""
+_SSIM_C2 = (0.03 * 255.0) ** 2
+
+
+def _strength(texture_: Texture, target_psnr: float, target_ssim: float) -> tuple[float, float]:
+    """Global gain for a unit-RMS pattern shaped by the texture mask, the largest that keeps
+    both quality targets, and the achieved / PSNR-target energy ratio (the capacity).
+
+    PSNR is exact: the mark's RMS is gain x RMS(mask). SSIM uses the first-order effect of
+    adding zero-mean noise of local variance s2 where the picture's local variance is v:
+    1 - SSIM ~ mean(s2 / (2 v + C2)), with s2 = gain^2 x mask^2.
+    """
+    mask = texture_.mask
     target_rms = 255.0 / 10 ** (target_psnr / 20.0)
-    mask_rms = float(np.sqrt(np.mean(mask * mask)))
-    gain = min(target_rms / max(mask_rms, 1e-6), MAX_STRENGTH)
-    return gain, (gain * mask_rms / target_rms) ** 2
+    psnr_gain = target_rms / max(float(np.sqrt(np.mean(mask * mask))), 1e-6)
+    ssim_cost = float(np.mean(mask * mask / (2.0 * texture_.variance + _SSIM_C2)))
+    ssim_gain = float(np.sqrt((1.0 - target_ssim) / max(ssim_cost, 1e-12)))
+    gain = min(psnr_gain, ssim_gain, MAX_STRENGTH)
+    return gain, (gain / psnr_gain) ** 2
 
 
-def watermark_signal(luma: np.ndarray, key: WatermarkKey, coded: np.ndarray, *, target_psnr: float) -> np.ndarray:
-    """The luma offset (0-255 scale, float32, same shape as ``luma``) that carries the mark."""
-    h, w = luma.shape
+def watermark_signal(
+    texture_: Texture, shape: tuple[int, int], key: WatermarkKey, coded: np.ndarray, *, gain: float
+) -> np.ndarray:
+    """The luma offset (0-255 scale, float32, ``shape``) that carries the mark: the tiled
+    pattern times ``gain`` times the (half-resolution) texture mask."""
+    h, w = shape
     period = tile_period(h, w)
     tile = tile_pattern(key, coded, period)
-    mask = texture_mask(luma)
-    gain, _ = _strength(mask, target_psnr)
     pattern = np.tile(tile * np.float32(gain), (-(-h // period), -(-w // period)))[:h, :w]
-    return pattern * mask
+    return pattern * full_size(texture_.mask, h, w)
 
 
 # --------------------------------------------------------------------------- detection
@@ -164,11 +198,14 @@ def _wide_blur(values: np.ndarray, sigma: float) -> np.ndarray:
 
 
 def whiten(luma: np.ndarray) -> np.ndarray:
-    """Band-pass (difference of Gaussians, sigma 0.8 and 6 px) and local contrast normalisation:
-    keeps the mark's band, flattens the picture's edges and large structures."""
+    """The field the detector folds: band-pass luma (difference of Gaussians, sigma 0.8 and
+    6 px) weighted by the expected mark strength over the local residual power (the texture
+    mask recomputed from the image, over the smoothed squared band): a matched filter that
+    trusts regions where the mark is strong relative to the picture."""
     band = cv2.GaussianBlur(luma, (0, 0), 0.8) - _wide_blur(luma, 6.0)
-    envelope = np.sqrt(_wide_blur(band * band, 8.0)) + 1.0
-    return band / envelope
+    power = _wide_blur(band * band, 8.0) + 1.0
+    weight = full_size(texture(luma).mask, *luma.shape) / power
+    return band * weight * np.float32(np.sqrt(np.mean(power)))
 
 
 _JPEG_GRID = 8
@@ -197,7 +234,7 @@ def _rings(size: int) -> np.ndarray:
 def _normalised_spectrum(field: np.ndarray, size: int) -> np.ndarray:
     """|DFT| of the central ``size`` x ``size`` window (Hann taper) divided by its mean at the
     same radius, capped at 8 (no single strong texture peak dominates), JPEG block-grid
-    harmonics and the lowest frequencies set to the neutral 1. Shape (size, size//2 + 1)."""
+    harmonics and the lowest frequencies set to the neutral 1. Shape (size, size), DFT order."""
     h, w = field.shape
     top, left = (h - size) // 2, (w - size) // 2
     taper = np.sqrt(np.hanning(size)).astype(np.float32)
@@ -213,27 +250,26 @@ def _normalised_spectrum(field: np.ndarray, size: int) -> np.ndarray:
         normalised[lo:hi, :] = 1.0
         normalised[size - hi + 1 : size - lo + 1, :] = 1.0
     normalised[rings < 3] = 1.0
-    return normalised
+    # The full plane in DFT order (|F(-f)| = |F(f)| fills the negative columns), so that
+    # sampling with wrap-around needs no index arithmetic.
+    full = np.empty((size, size), np.float32)
+    full[:, : size // 2 + 1] = normalised
+    full[:, size // 2 + 1 :] = normalised[(-np.arange(size)) % size, size // 2 - 1 : 0 : -1]
+    return full
 
 
 def _lattice_scores(spectrum: np.ndarray, periods: np.ndarray, angles: np.ndarray, points: np.ndarray) -> np.ndarray:
     """Mean normalised magnitude at the predicted mark frequencies, per (period, angle)."""
     size = spectrum.shape[0]
-    cos, sin = np.cos(angles)[None, :, None], np.sin(angles)[None, :, None]
-    spacing = (size / periods)[:, None, None]
+    cos, sin = np.cos(angles).astype(np.float32), np.sin(angles).astype(np.float32)
     kx, ky = points[:, 0], points[:, 1]
-    fx = spacing * (cos * kx - sin * ky)
-    fy = spacing * (sin * kx + cos * ky)
-    flip = fx < 0  # Hermitian symmetry: |F(-f)| = |F(f)|
-    fx, fy = np.where(flip, -fx, fx), np.where(flip, -fy, fy)
-    sampled = cv2.remap(
-        spectrum,
-        fx.reshape(-1, fx.shape[-1]).astype(np.float32),
-        np.mod(fy, size).reshape(-1, fy.shape[-1]).astype(np.float32),
-        cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_REPLICATE,
-    )
-    return sampled.reshape(fx.shape).mean(axis=2)
+    rotated_x = cos[:, None] * kx - sin[:, None] * ky  # (angles, points)
+    rotated_y = sin[:, None] * kx + cos[:, None] * ky
+    spacing = (np.float32(size) / periods.astype(np.float32))[:, None, None]
+    fx = (spacing * rotated_x).reshape(len(periods) * len(angles), len(points))
+    fy = (spacing * rotated_y).reshape(len(periods) * len(angles), len(points))
+    sampled = cv2.remap(spectrum, fx, fy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
+    return sampled.mean(axis=1).reshape(len(periods), len(angles))
 
 
 @dataclass(frozen=True)
@@ -256,58 +292,119 @@ def _refine(spectrum: np.ndarray, lattice: Lattice, span: float, steps: int) -> 
     return Lattice(float(periods[pi]), float(angles[ai]), float(scores[pi, ai]))
 
 
-def find_lattices(field: np.ndarray, *, count: int = 2) -> list[Lattice]:
-    """The ``count`` most likely tile lattices in a whitened field.
+#: Log-polar grid of the coarse lattice search: angle bins over 90 degrees, log-radius step.
+_POLAR_ANGLES, _POLAR_STEP = 360, 0.004
 
-    A coarse search over period and rotation, on the spectrum max-filtered over 3 x 3 bins (so
-    a grid step never misses a peak) with a third of the band's frequencies, keeps distinct
-    maxima (more for small windows, whose spectra are noisier); each is checked on the full
-    band, and the best few are refined to 0.06 % in period and 0.03 degrees.
-    """
-    size = min(ANALYSIS_SIDE, min(field.shape) // 2 * 2)
-    spectrum = _normalised_spectrum(field, size)
-    max_period = min(MAX_PERIOD, size / 2.4)
-    periods = np.geomspace(MIN_PERIOD, max_period, int(np.log(max_period / MIN_PERIOD) / np.log(1.01)) + 1)
-    angles = np.deg2rad(np.arange(-MAX_ROTATION, MAX_ROTATION + 0.01, 0.5)).astype(np.float32)
-    points = _band_points(BAND[1])[::3]
-    # Where the mark's peaks sit far apart (over 5 bins), a 1 % grid step can miss them: score
-    # those periods on the spectrum max-filtered over 3 x 3 bins. Each part is turned into
-    # z-scores of its own, so the two are comparable.
-    fine_grained = size / periods > 5.0
-    coarse = np.empty((len(periods), len(angles)), np.float32)
-    for rows, source in (
-        (fine_grained, cv2.dilate(spectrum, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_REPLICATE)),
-        (~fine_grained, spectrum),
-    ):
-        if rows.any():
-            part = _lattice_scores(source, periods[rows].astype(np.float32), angles, points)
-            coarse[rows] = (part - np.median(part)) / (part.std() + 1e-9)
-    wanted = 12 if size >= 768 else 16
+
+def _polar_grid(size: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """Log-radius samples (bins), angle samples over [0, 90) degrees (radians), and the
+    reference period whose band starts at the first radius sample."""
+    r_min = BAND[0] * size / MAX_PERIOD
+    r_max = min(BAND[1] * size / MIN_PERIOD, size / 2 - 2)
+    count = int(np.log(r_max / r_min) / _POLAR_STEP) + 1
+    return (
+        r_min * np.exp(_POLAR_STEP * np.arange(count)),
+        np.arange(_POLAR_ANGLES) * (np.pi / 2 / _POLAR_ANGLES),
+        MAX_PERIOD,
+    )
+
+
+@lru_cache(maxsize=8)
+def _polar_template_spectrum(rows: int, extent: int) -> np.ndarray:
+    """Conjugate DFT of the band template zero-padded to ``rows`` x _POLAR_ANGLES."""
+    kernel = np.zeros((rows, _POLAR_ANGLES), np.float32)
+    kernel[:extent] = _polar_template(extent)
+    return np.conj(np.fft.rfft2(kernel))
+
+
+@lru_cache(maxsize=8)
+def _polar_template(rows: int) -> np.ndarray:
+    """The mark's band points at the reference period, splatted on the log-polar grid
+    (log radius relative to the band's inner edge, angle folded to [0, 90) degrees)."""
+    points = _band_points(BAND[1])
+    rho = np.log(np.hypot(points[:, 0], points[:, 1]) / BAND[0]) / _POLAR_STEP
+    theta = np.mod(np.arctan2(points[:, 1], points[:, 0]), np.pi / 2) / (np.pi / 2) * _POLAR_ANGLES
+    template = np.zeros((rows, _POLAR_ANGLES), np.float32)
+    r0, t0 = np.floor(rho).astype(int), np.floor(theta).astype(int)
+    fr, ft = rho - r0, theta - t0
+    for dr, dt, weight in ((0, 0, (1 - fr) * (1 - ft)), (1, 0, fr * (1 - ft)), (0, 1, (1 - fr) * ft), (1, 1, fr * ft)):
+        np.add.at(template, (r0 + dr, (t0 + dt) % _POLAR_ANGLES), weight)
+    return template / len(points)
+
+
+def _coarse_lattices(spectrum: np.ndarray, wanted: int) -> list[Lattice]:
+    """Fourier-Mellin style search: in log-polar coordinates a rescale is a shift in log radius
+    and a rotation a shift in angle, so one correlation of the (lightly smoothed) normalised
+    spectrum with the mark's band template scores every period and rotation at once
+    (0.4 % and 0.25 degree steps). Returns the ``wanted`` best distinct maxima."""
+    size = spectrum.shape[0]
+    radii, angles, reference = _polar_grid(size)
+    centred = cv2.GaussianBlur(np.fft.fftshift(spectrum) - 1.0, (0, 0), 0.7)
+    polar = np.zeros((len(radii), _POLAR_ANGLES), np.float32)
+    for quadrant in (0.0, np.pi / 2):  # the half-plane holds everything (|F(-f)| = |F(f)|)
+        x = (size / 2 + radii[:, None] * np.cos(angles[None, :] + quadrant)).astype(np.float32)
+        y = (size / 2 + radii[:, None] * np.sin(angles[None, :] + quadrant)).astype(np.float32)
+        polar += cv2.remap(centred, x, y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+    extent = int(np.ceil(np.log(BAND[1] / BAND[0]) / _POLAR_STEP)) + 2
+    rows = len(radii) + extent
+    padded = np.zeros((rows, _POLAR_ANGLES), np.float32)
+    padded[: len(radii)] = polar
+    product = np.fft.rfft2(padded) * _polar_template_spectrum(rows, extent)
+    scores = np.fft.irfft2(product, s=padded.shape)[: len(radii) - extent]
+    shifts = np.arange(scores.shape[0])
+    periods = reference * np.exp(-_POLAR_STEP * shifts)
+    rotation = np.rad2deg(angles)
+    rotation = np.where(rotation > 45.0, rotation - 90.0, rotation)
+    columns = np.abs(rotation) <= MAX_ROTATION
+    rotation, scores = rotation[columns], scores[:, columns]
+    scores[periods < MIN_PERIOD] = -np.inf
     picked: list[Lattice] = []
-    for index in np.argsort(coarse, axis=None)[::-1]:
-        pi, ai = np.unravel_index(int(index), coarse.shape)
-        p0, a0 = float(periods[pi]), float(angles[ai])
-        if not any(abs(p0 / lat.period - 1) < 0.02 and abs(a0 - lat.angle) < np.deg2rad(1.0) for lat in picked):
-            picked.append(Lattice(p0, a0, float(coarse[pi, ai])))
+    flat = scores.ravel()
+    top = np.argpartition(flat, -wanted * 40)[-wanted * 40 :]
+    for index in top[np.argsort(flat[top])[::-1]]:
+        ri, ai = np.unravel_index(int(index), scores.shape)
+        candidate = Lattice(float(periods[ri]), float(np.deg2rad(rotation[ai])), float(scores[ri, ai]))
+        if not any(
+            abs(candidate.period / lat.period - 1) < 0.02 and abs(candidate.angle - lat.angle) < np.deg2rad(1.0)
+            for lat in picked
+        ):
+            picked.append(candidate)
             if len(picked) == wanted:
                 break
-    checked = sorted((_refine(spectrum, lat, 0.006, 5) for lat in picked), key=lambda lat: lat.score, reverse=True)
-    refined = [_refine(spectrum, _refine(spectrum, lat, 0.003, 7), 0.0008, 7) for lat in checked[: count + 1]]
+    return picked
+
+
+def find_lattices(field: np.ndarray, *, count: int = 2, candidates: int = 12) -> list[Lattice]:
+    """The ``count`` most likely tile lattices in a whitened field: the ``candidates`` best
+    maxima of the log-polar search, checked on the full band, the best refined to 0.03 % in
+    period and 0.01 degree."""
+    size = min(ANALYSIS_SIDE, min(field.shape) // 2 * 2)
+    spectrum = _normalised_spectrum(field, size)
+    picked = _coarse_lattices(spectrum, candidates)
+    checked = sorted((_refine(spectrum, lat, 0.004, 5) for lat in picked), key=lambda lat: lat.score, reverse=True)
+    refined = [_refine(spectrum, _refine(spectrum, lat, 0.002, 7), 0.0005, 7) for lat in checked[: count + 1]]
     return sorted(refined, key=lambda lat: lat.score, reverse=True)[:count]
 
 
 def fold(field: np.ndarray, lattice: Lattice) -> np.ndarray:
-    """Resample ``field`` so the lattice becomes the canonical TILE grid, and sum all tiles."""
-    scale = lattice.period / TILE
+    """Resample ``field`` so the lattice becomes a square grid, sum all tiles, and return the
+    summed tile as the canonical TILE x TILE one.
+
+    The grid's tile is the power-of-two-ish size nearest the found period (128, 64 or 48 px,
+    all above twice the band's top frequency), so resampling never inflates the field; a
+    smaller folded tile is brought to TILE by band-limited (zero-padded DFT) interpolation.
+    """
+    grid = next(size for size in (TILE, 64, 48) if lattice.period >= 0.75 * size or size == 48)
+    scale = lattice.period / grid
     h, w = field.shape
-    out_h = max(TILE, int(h / scale) // TILE * TILE)
-    out_w = max(TILE, int(w / scale) // TILE * TILE)
+    out_h = max(grid, int(h / scale) // grid * grid)
+    out_w = max(grid, int(w / scale) // grid * grid)
     cos, sin = np.cos(lattice.angle) * scale, np.sin(lattice.angle) * scale
-    # canonical (u, v) -> image (x, y), centred on the image centre
+    # grid (u, v) -> field (x, y), centred on the field's centre
     cx, cy = w / 2.0, h / 2.0
     ux, uy = out_w / 2.0, out_h / 2.0
     matrix = np.array([[cos, -sin, cx - cos * ux + sin * uy], [sin, cos, cy - sin * ux - cos * uy]], np.float32)
-    canonical = cv2.warpAffine(
+    resampled = cv2.warpAffine(
         field,
         matrix,
         (out_w, out_h),
@@ -315,7 +412,15 @@ def fold(field: np.ndarray, lattice: Lattice) -> np.ndarray:
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=0.0,
     )
-    return canonical.reshape(out_h // TILE, TILE, out_w // TILE, TILE).sum(axis=(0, 2))
+    summed = resampled.reshape(out_h // grid, grid, out_w // grid, grid).sum(axis=(0, 2))
+    if grid == TILE:
+        return summed
+    small = np.fft.rfft2(summed)
+    spectrum = np.zeros((TILE, TILE // 2 + 1), np.complex128)
+    half = grid // 2
+    spectrum[:half, : half + 1] = small[:half]
+    spectrum[TILE - half :, : half + 1] = small[half:]
+    return np.fft.irfft2(spectrum, s=(TILE, TILE)) * (TILE / grid) ** 2
 
 
 @dataclass(frozen=True)
@@ -368,34 +473,38 @@ def read_tile(folded: np.ndarray, key: WatermarkKey) -> TileReading:
 # --------------------------------------------------------------------------- public API
 
 
-def _as_planes(image: np.ndarray | Image.Image) -> tuple[np.ndarray, float, Any]:
-    """(H x W x C float32 array on the 0-255 scale, full-scale value, how to rebuild the input)."""
+def _as_array(image: np.ndarray | Image.Image) -> np.ndarray:
+    """The pixels as an H x W x C array (C in 1..4; 2 and 4 end in alpha), no copy when possible."""
     if isinstance(image, Image.Image):
-        if image.mode in ("I;16", "I;16L", "I;16B"):
-            return np.asarray(image, np.float32)[..., None] / 257.0, 65535.0, ("pil", image.mode)
-        if image.mode not in ("L", "LA", "RGB", "RGBA"):
+        if image.mode not in ("L", "LA", "RGB", "RGBA", "I;16", "I;16L", "I;16B"):
             raise WatermarkError(
-                f"cannot watermark a Pillow {image.mode} image", fix="convert it to RGB, RGBA, L or I;16 first"
+                f"cannot watermark a Pillow {image.mode} image", fix="convert it to RGB, RGBA, L or I;16"
             )
-        array = np.asarray(image)
-        return array.reshape(*array.shape[:2], -1).astype(np.float32), 255.0, ("pil", image.mode)
-    if not isinstance(image, np.ndarray) or image.ndim not in (2, 3):
-        raise WatermarkError("expected an H x W or H x W x C array or a Pillow image", fix="pass image data")
-    scale = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(image.dtype, 1.0)
-    if scale == 1.0 and image.dtype not in (np.float32, np.float64):
-        raise WatermarkError(f"unsupported dtype {image.dtype}", fix="pass uint8, uint16 or float in [0, 1]")
-    planes = image.reshape(*image.shape[:2], -1).astype(np.float32) * np.float32(255.0 / scale)
-    return planes, scale, ("array", image.shape, image.dtype)
+        array = np.asarray(image, dtype=np.uint16) if image.mode.startswith("I;16") else np.asarray(image)
+    elif isinstance(image, np.ndarray):
+        array = image
+    else:
+        raise WatermarkError(f"cannot watermark a {type(image).__name__}", fix="pass a numpy array or a Pillow image")
+    if array.ndim == 2:
+        array = array[..., None]
+    if array.ndim != 3 or array.shape[2] not in (1, 2, 3, 4):
+        raise WatermarkError(f"unsupported image shape {array.shape}", fix="pass H x W or H x W x C with C in 1..4")
+    if array.dtype not in (np.uint8, np.uint16, np.float32, np.float64):
+        raise WatermarkError(f"unsupported dtype {array.dtype}", fix="pass uint8, uint16 or float in [0, 1]")
+    return array
 
 
-def _colour(planes: np.ndarray) -> np.ndarray:
-    """The colour channels (alpha dropped): 1 (gray) or 3 (RGB)."""
-    return planes[..., :3] if planes.shape[2] >= 3 else planes[..., :1]
+def _full_scale(array: np.ndarray) -> float:
+    return {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(array.dtype, 1.0)
 
 
-def _luma_of(planes: np.ndarray) -> np.ndarray:
-    colour = _colour(planes)
-    return _luma(colour) if colour.shape[2] == 3 else colour[..., 0]
+def _luma_of(array: np.ndarray) -> np.ndarray:
+    """ITU-R 601 luma, float32 on the 0-255 scale, of an H x W x C array."""
+    colour = array[..., :3] if array.shape[2] >= 3 else array[..., 0]
+    if colour.dtype == np.float64:
+        colour = colour.astype(np.float32)
+    luma = cv2.cvtColor(np.ascontiguousarray(colour), cv2.COLOR_RGB2GRAY) if colour.ndim == 3 else colour
+    return luma.astype(np.float32) * np.float32(255.0 / _full_scale(array))
 
 
 @dataclass(frozen=True)
@@ -411,14 +520,6 @@ class Capacity:
     reliable: bool
 
 
-def watermark_capacity(image: np.ndarray | Image.Image, *, target_psnr: float = DEFAULT_PSNR) -> Capacity:
-    """Pre-check: can this image hold a reliable mark at ``target_psnr``? (no embedding done)."""
-    planes, _, _ = _as_planes(image)
-    _check_size(planes.shape[0], planes.shape[1])
-    _, ratio = _strength(texture_mask(_luma_of(planes)), target_psnr)
-    return Capacity(ratio, ratio >= MIN_CAPACITY)
-
-
 def _check_size(height: int, width: int) -> None:
     if min(height, width) < MIN_SIDE:
         raise ImageTooSmallError(
@@ -427,12 +528,45 @@ def _check_size(height: int, width: int) -> None:
         )
 
 
+def watermark_capacity(
+    image: np.ndarray | Image.Image, *, target_psnr: float = DEFAULT_PSNR, target_ssim: float = DEFAULT_SSIM
+) -> Capacity:
+    """Pre-check: can this image hold a reliable mark within the quality targets? (nothing is
+    embedded)."""
+    array = _as_array(image)
+    _check_size(array.shape[0], array.shape[1])
+    _, ratio = _strength(texture(_luma_of(array)), target_psnr, target_ssim)
+    return Capacity(ratio, ratio >= MIN_CAPACITY)
+
+
+def _add_to_colour(array: np.ndarray, signal: np.ndarray) -> np.ndarray:
+    """``array`` with ``signal`` (0-255 scale) added to every colour channel, alpha kept."""
+    channels = 3 if array.shape[2] >= 3 else 1
+    if array.dtype == np.uint8 and array.shape[2] == channels and array.flags.c_contiguous:
+        offset = np.rint(signal).astype(np.int16)
+        spread = cv2.merge([offset] * channels) if channels == 3 else offset
+        return cv2.add(array, spread, dtype=cv2.CV_8U).reshape(array.shape)
+    out = array.copy()
+    if array.dtype == np.uint8:
+        offset = np.rint(signal).astype(np.int16)
+        colour = np.ascontiguousarray(array[..., :channels])
+        spread = cv2.merge([offset] * channels) if channels == 3 else offset
+        out[..., :channels] = cv2.add(colour, spread, dtype=cv2.CV_8U).reshape(colour.shape)
+    elif array.dtype == np.uint16:
+        offset = np.rint(signal * 257.0).astype(np.int32)[..., None]
+        out[..., :channels] = np.clip(array[..., :channels].astype(np.int32) + offset, 0, 65535)
+    else:
+        out[..., :channels] = np.clip(array[..., :channels] + (signal / 255.0)[..., None], 0.0, 1.0)
+    return out
+
+
 def embed_watermark(
     image: ImageT,
     key: WatermarkKey,
     content_id: int,
     *,
     target_psnr: float = DEFAULT_PSNR,
+    target_ssim: float = DEFAULT_SSIM,
     check_capacity: bool = True,
 ) -> ImageT:
     """Embed the 64-bit ``content_id`` as an invisible, keyed watermark.
@@ -447,9 +581,10 @@ def embed_watermark(
         The :class:`~synthmark.keys.WatermarkKey`.
     content_id:
         Integer in [0, 2**64); :func:`synthmark.payload.content_id` derives it from a ProduceID.
-    target_psnr:
-        Quality target in dB (default 42): the mark's energy is set to reach it, capped on flat
-        content.
+    target_psnr, target_ssim:
+        Quality targets (defaults 41 dB and 0.982, margins over the 40 dB / 0.98 limits): the
+        mark gets the largest strength that keeps both, so textured images reach the PSNR
+        target and smooth ones stop at the SSIM target.
     check_capacity:
         Refuse (:class:`LowCapacityError`) an image too flat to hold a reliable mark.
 
@@ -458,36 +593,26 @@ def embed_watermark(
     The same kind, shape and dtype; only luma changes (R, G and B by the same amount); alpha
     is kept.
     """
-    planes, scale, how = _as_planes(image)
-    _check_size(planes.shape[0], planes.shape[1])
-    luma = _luma_of(planes)
-    if check_capacity:
-        _, ratio = _strength(texture_mask(luma), target_psnr)
-        if ratio < MIN_CAPACITY:
-            raise LowCapacityError(
-                f"image is too flat to hold a reliable mark (capacity {ratio:.2f} < {MIN_CAPACITY})",
-                fix="label it without the watermark, or pass check_capacity=False to embed a weak mark",
-            )
-    signal = watermark_signal(luma, key, payload.encode(content_id, key), target_psnr=target_psnr)
-    colour = _colour(planes)
-    marked = colour + signal[..., None]
-    out = planes.copy()
-    out[..., : colour.shape[2]] = marked
-    return cast(ImageT, _rebuild(out, scale, how))
+    array = _as_array(image)
+    _check_size(array.shape[0], array.shape[1])
+    texture_ = texture(_luma_of(array))
+    gain, ratio = _strength(texture_, target_psnr, target_ssim)
+    if check_capacity and ratio < MIN_CAPACITY:
+        raise LowCapacityError(
+            f"image is too flat to hold a reliable mark (capacity {ratio:.2f} < {MIN_CAPACITY})",
+            fix="label it without the watermark, or pass check_capacity=False to embed a weak mark",
+        )
+    signal = watermark_signal(texture_, array.shape[:2], key, payload.encode(content_id, key), gain=gain)
+    marked = _add_to_colour(array, signal)
+    return _same_kind(image, marked)
 
 
-def _rebuild(planes: np.ndarray, scale: float, how: Any) -> np.ndarray | Image.Image:
-    values = np.clip(planes * np.float32(scale / 255.0), 0.0, scale)
-    if how[0] == "pil":
-        mode = how[1]
-        if mode.startswith("I;16"):
-            return Image.fromarray(np.rint(values[..., 0]).astype(np.uint16))
-        array = np.rint(values).astype(np.uint8)
-        return Image.fromarray(array[..., 0] if mode == "L" else array, mode)
-    _, shape, dtype = how
-    if scale != 1.0:
-        values = np.rint(values)
-    return values.astype(dtype).reshape(shape)
+def _same_kind(image: Any, pixels: np.ndarray) -> Any:
+    """``pixels`` (H x W x C) returned as the kind, shape and mode ``image`` came in."""
+    if isinstance(image, Image.Image):
+        squeeze = image.mode == "L" or image.mode.startswith("I;16")
+        return Image.fromarray(pixels[..., 0] if squeeze else pixels)
+    return pixels.reshape(image.shape)
 
 
 @dataclass(frozen=True)
@@ -540,12 +665,12 @@ def _pilot_p_value(z: float, attempts: int) -> float:
     return min(1.0, attempts * TILE * TILE * 0.5 * math.erfc(z / math.sqrt(2.0)))
 
 
-def _analysis_field(planes: np.ndarray) -> np.ndarray:
-    luma = _luma_of(planes)
-    h, w = luma.shape
+def _analysis_field(array: np.ndarray) -> np.ndarray:
+    """The whitened luma of the central window (at most ANALYSIS_SIDE square) of an image."""
+    h, w = array.shape[:2]
     sh, sw = min(h, ANALYSIS_SIDE), min(w, ANALYSIS_SIDE)
     top, left = (h - sh) // 2, (w - sw) // 2
-    return whiten(np.ascontiguousarray(luma[top : top + sh, left : left + sw]))
+    return whiten(_luma_of(array[top : top + sh, left : left + sw]))
 
 
 def detect_watermark(
@@ -559,35 +684,43 @@ def detect_watermark(
     Works on any image with a short side >= 128 px (e.g. a 384 x 384 crop).
     """
     key_list = [keys] if isinstance(keys, WatermarkKey) else list(keys)
-    planes, _, _ = _as_planes(image)
-    if min(planes.shape[:2]) < TILE:
+    array = _as_array(image)
+    if min(array.shape[:2]) < TILE:
         return WatermarkReport(False, details={"reason": "image under 128 px"})
-    field_ = _analysis_field(planes)
+    field_ = _analysis_field(array)
     lattices = find_lattices(field_, count=2)
+    hypotheses = [(lattice, flipped) for lattice in lattices for flipped in (False, True)]
+    folds: dict[int, np.ndarray] = {}
     attempts = 0
-    best: WatermarkReport | None = None
-    folds = [(lat, flip, fold(field_[:, ::-1] if flip else field_, lat)) for lat in lattices for flip in (False, True)]
+    strongest: tuple[float, WatermarkKey, TileReading] | None = None
     for key in key_list:
-        for lattice, flipped, folded in folds:
+        for index, (lattice, flipped) in enumerate(hypotheses):
+            if index not in folds:  # folded lazily: a marked image usually decodes at the first
+                folds[index] = fold(field_[:, ::-1] if flipped else field_, lattice)
+            reading = read_tile(folds[index], key)
+            if strongest is None or reading.pilot_z > strongest[0]:
+                strongest = (reading.pilot_z, key, reading)
+            if reading.pilot_z < PILOT_GATE:
+                continue
             attempts += 1
-            reading = read_tile(folded, key)
             decoded = payload.decode(reading.soft, key)
-            report = WatermarkReport(
-                found=decoded.valid,
-                key_id=key.key_id if decoded.valid else None,
-                content_id=decoded.content_id,
-                p_value=_pilot_p_value(reading.pilot_z, len(folds)),
-                pilot_z=reading.pilot_z,
-                scale=lattice.period / TILE,
-                rotation=float(np.rad2deg(lattice.angle)),
-                flipped=flipped,
-                raw_id=decoded.raw_id,
-                attempts=attempts,
-            )
             if decoded.valid:
-                return report
-            if best is None or reading.pilot_z > best.pilot_z:
-                best = report
-    if best is None:
+                return WatermarkReport(
+                    found=True,
+                    key_id=key.key_id,
+                    content_id=decoded.content_id,
+                    p_value=_pilot_p_value(reading.pilot_z, len(hypotheses)),
+                    pilot_z=reading.pilot_z,
+                    scale=lattice.period / TILE,
+                    rotation=float(np.rad2deg(lattice.angle)),
+                    flipped=flipped,
+                    raw_id=decoded.raw_id,
+                    attempts=attempts,
+                )
+    if strongest is None:
         return WatermarkReport(False, attempts=attempts)
-    return WatermarkReport(False, p_value=best.p_value, pilot_z=best.pilot_z, raw_id=best.raw_id, attempts=attempts)
+    z, key, reading = strongest
+    raw_id = payload.decode(reading.soft, key).raw_id  # best guess, for bit-accuracy figures
+    return WatermarkReport(
+        False, p_value=_pilot_p_value(z, len(hypotheses)), pilot_z=z, raw_id=raw_id, attempts=attempts
+    )

@@ -1,0 +1,13 @@
+"""The robustness suite of ``shared/spec/robustness.md``, one module per modality.
+
+* :mod:`synthmark.transforms.image`: the image (and video-frame) transformations,
+  :data:`IMAGE_SUITE` and :func:`apply_image`;
+* :mod:`synthmark.transforms.quality`: :func:`psnr` and :func:`ssim` for the invisibility limits.
+"""
+
+from __future__ import annotations
+
+from synthmark.transforms.image import IMAGE_SUITE, ImageTransform, apply_image
+from synthmark.transforms.quality import luma, psnr, ssim
+
+__all__ = ["IMAGE_SUITE", "ImageTransform", "apply_image", "luma", "psnr", "ssim"]
