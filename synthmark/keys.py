@@ -99,9 +99,12 @@ def load_key(path: str | os.PathLike[str]) -> WatermarkKey:
         doc = json.loads(raw)
         if not isinstance(doc, dict) or doc.get("format") != _FORMAT or doc.get("version") != 1:
             raise ValueError("not a synthmark key")
-        key = WatermarkKey(base64.b64decode(doc["secret"], validate=True))
+        secret = base64.b64decode(doc["secret"], validate=True)
+        if len(secret) != KEY_BYTES:
+            raise ValueError(f"secret is {len(secret)} bytes")
     except (ValueError, KeyError, TypeError) as exc:
         raise KeyFileError("not a synthmark key file", path=path, fix="generate one with synthmark keygen") from exc
+    key = WatermarkKey(secret)
     if doc.get("key_id") not in (None, key.key_id):
         raise KeyFileError(
             "key file is damaged (key id does not match the secret)", path=path, fix="restore it from backup"

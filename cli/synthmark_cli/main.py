@@ -21,6 +21,7 @@ from synthmark.aigc import AIGCLabel
 from synthmark.errors import SynthmarkError
 from synthmark.formats import FORMATS
 from synthmark.image.visible import DEFAULT_HEIGHT, DEFAULT_SECOND_LINE, POSITIONS, LabelStyle
+from synthmark.keys import generate_key, load_key, load_keys
 
 EXIT_OK, EXIT_UNLABELED, EXIT_ERROR = 0, 1, 2
 _EXTENSIONS = {ext for fmt in FORMATS for ext in fmt.extensions}
@@ -51,7 +52,11 @@ def _expand(paths: tuple[str, ...]) -> list[Path]:
 def cli() -> None:
     """Label AI-generated media (GB 45438-2025) and verify the labels.
 
-    Exit codes: 0 success; 1 (verify) some file carries no label; 2 an error.
+    \b
+    Exit codes:
+      0  success
+      1  verify: some file carries no label; robustness: a transformation removed the mark
+      2  an error
     """
 
 
@@ -92,7 +97,13 @@ def cli() -> None:
 )
 @click.option("--plate", type=click.Choice(["auto", "dark", "light", "outline"]), default="auto", show_default=True)
 @click.option("--font", type=click.Path(exists=True, dir_okay=False), help="TrueType/OpenType font for custom text.")
-@click.option("--no-visible", is_flag=True, help="Skip the visible label (metadata only; pixels untouched).")
+@click.option(
+    "--key",
+    "key_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Embed the invisible watermark with this key file (synthmark keygen).",
+)
+@click.option("--no-visible", is_flag=True, help="Skip the visible label (without --key: pixels untouched).")
 @click.option("--no-metadata", is_flag=True, help="Skip the metadata label.")
 @click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
 @click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON.")
@@ -110,6 +121,7 @@ def label(
     height: float,
     plate: str,
     font: str | None,
+    key_file: Path | None,
     no_visible: bool,
     no_metadata: bool,
     force: bool,
@@ -118,7 +130,12 @@ def label(
     """Write a labeled copy of INPUT (a file, or a folder of media files) to OUTPUT.
 
     INPUT is never modified; OUTPUT is written atomically and never left half-written.
-    Exit codes: 0 labeled; 2 an error.
+    Layers, in order: visible label, watermark (--key), metadata label.
+
+    \b
+    Exit codes:
+      0  labeled
+      2  an error (bad input, bad option, unwritable output)
     """
     if not no_metadata and not producer:
         _fail(
@@ -134,6 +151,7 @@ def label(
         pairs = [(input, output)]
     try:
         style = None if no_visible else LabelStyle(text, second_line, position, height, plate, font)  # type: ignore[arg-type]
+        key = None if key_file is None else load_key(key_file)
     except SynthmarkError as exc:
         _fail(str(exc))
     results: list[dict[str, Any]] = []
@@ -146,7 +164,9 @@ def label(
             if strict and not no_metadata:
                 aigc.checked(strict=True)
             dst.parent.mkdir(parents=True, exist_ok=True)
-            result = synthmark.label_file(src, dst, aigc, visible=style, metadata=not no_metadata, overwrite=force)
+            result = synthmark.label_file(
+                src, dst, aigc, visible=style, metadata=not no_metadata, key=key, overwrite=force
+            )
         except SynthmarkError as exc:
             click.echo(f"synthmark: error: {exc}", err=True)
             failed = True
@@ -154,8 +174,9 @@ def label(
         results.append(result.to_dict())
         if not as_json:
             layers = " + ".join(result.layers)
+            mark = f" watermark={result.watermark['payload']}" if result.watermark else ""
             click.echo(
-                f"labeled {src} -> {dst} [{layers}] ProduceID={aigc.produce_id} ({result.seconds * 1000:.0f} ms)"
+                f"labeled {src} -> {dst} [{layers}] ProduceID={aigc.produce_id}{mark} ({result.seconds * 1000:.0f} ms)"
             )
     if as_json:
         click.echo(
@@ -167,19 +188,35 @@ def label(
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--strict", is_flag=True, help="Also check the 27-character provider-code shape.")
+@click.option(
+    "--key",
+    "key_paths",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="Watermark key file, or a folder of them (repeatable).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array, one object per file.")
-def verify(files: tuple[Path, ...], strict: bool, as_json: bool) -> None:
+def verify(files: tuple[Path, ...], strict: bool, key_paths: tuple[Path, ...], as_json: bool) -> None:
     """Report every label layer of FILES (files or folders) and classify each file.
 
-    Verdicts follow art. 6 of the Measures: confirmed / possible / suspected / none.
-    Exit codes: 0 every file carries a label; 1 some file carries none; 2 an error
-    (unsupported, unreadable or corrupt file).
+    Verdicts follow art. 6 of the Measures: confirmed / possible / suspected / none; a
+    watermark found without a metadata label makes a file suspected.
+
+    \b
+    Exit codes:
+      0  every file carries a label
+      1  some file carries none
+      2  an error (unsupported, unreadable or corrupt file, bad key file)
     """
+    try:
+        keys = load_keys(key_paths)
+    except SynthmarkError as exc:
+        _fail(str(exc))
     reports: list[dict[str, Any]] = []
     errors = 0
     for path in _expand(tuple(os.fspath(f) for f in files)):
         try:
-            reports.append(synthmark.verify_file(path, strict=strict).to_dict())
+            reports.append(synthmark.verify_file(path, strict=strict, keys=keys).to_dict())
         except SynthmarkError as exc:
             errors += 1
             click.echo(f"synthmark: error: {exc}", err=True)
@@ -202,6 +239,12 @@ def _layer_line(name: str, evidence: dict[str, Any]) -> str:
     if not evidence["found"]:
         return f"  {name:<10} none"
     where = f" in {evidence['carrier']} ({evidence['form']})" if evidence.get("carrier") else ""
+    if name == "watermark":
+        match = {True: ", matches the metadata label", False: ", DIFFERS from the metadata label", None: ""}
+        where = (
+            f" payload {evidence['payload']} key {evidence['key_id']} (p < {max(evidence['p_value'], 1e-12):.0e})"
+            f"{match[evidence['matches_metadata']]}"
+        )
     return f"  {name:<10} [green]found[/green]{where}"
 
 
@@ -224,6 +267,116 @@ def _print_reports(reports: list[dict[str, Any]]) -> None:
             console.print(f"  [yellow]problem[/yellow]    {prefix}{problem['message']}")
     labeled = sum(r["verdict"] != "none" for r in reports)
     console.print(f"{labeled} of {len(reports)} file(s) carry a label")
+
+
+@cli.command()
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Key file to write (mode 0600).")
+@click.option("--force", is_flag=True, help="Overwrite an existing key file.")
+def keygen(output: Path, force: bool) -> None:
+    """Generate a watermark key and write it owner-only to OUTPUT; prints its public key id.
+
+    Keep the key secret: anyone holding it can detect and forge your watermark.
+
+    \b
+    Exit codes:
+      0  written
+      2  an error (output exists without --force, folder missing or unwritable)
+    """
+    try:
+        generate_key().save(output, overwrite=force)
+        key_id = load_key(output).key_id
+    except SynthmarkError as exc:
+        _fail(str(exc))
+    click.echo(f"wrote {output} (key id {key_id})")
+
+
+def _rgb8(pixels: Any) -> Any:
+    """Decoded pixels as H x W x 3 uint8 RGB, what the robustness suite works on."""
+    import numpy as np
+
+    if pixels.dtype == np.uint16:
+        pixels = (pixels // 257).astype(np.uint8)
+    if pixels.ndim == 2 or pixels.shape[2] == 1:
+        pixels = np.repeat(pixels.reshape(*pixels.shape[:2], 1), 3, axis=2)
+    return np.ascontiguousarray(pixels[..., :3]) if pixels.shape[2] >= 3 else np.repeat(pixels[..., :1], 3, axis=2)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--key", "key_file", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--embed", is_flag=True, help="FILE is unmarked: mark a copy in memory first (quality is then measured).")
+@click.option(
+    "--original", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Unmarked original, for quality."
+)
+@click.option("--only", multiple=True, help="Run only these transformations (repeatable).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random transformations.")
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), help="Write a PNG chart here.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def robustness(
+    file: Path,
+    key_file: Path,
+    embed: bool,
+    original: Path | None,
+    only: tuple[str, ...],
+    seed: int,
+    plot: Path | None,
+    as_json: bool,
+) -> None:
+    """Apply the image robustness suite to a marked FILE and report, per transformation,
+    whether the exact payload is still found, the bit accuracy and the pilot strength, plus
+    PSNR/SSIM against the unmarked image (with --embed or --original).
+
+    \b
+    Exit codes:
+      0  the payload survived every transformation run
+      1  some transformation removed it
+      2  an error (unreadable file, bad key, no watermark in FILE without --embed)
+    """
+    import secrets
+
+    from synthmark import image
+    from synthmark.image.watermark import detect_watermark, embed_watermark
+    from synthmark.payload import content_id
+    from synthmark.transforms.image import IMAGE_SUITE
+    from synthmark.transforms.report import evaluate_image, render_chart
+
+    unknown = [name for name in only if name not in IMAGE_SUITE]
+    if unknown:
+        _fail(f"unknown transformation(s) {', '.join(unknown)}; use: {' '.join(IMAGE_SUITE)}")
+    try:
+        key = load_key(key_file)
+        pixels = _rgb8(image.read_pixels(file))
+        reference = None if original is None else _rgb8(image.read_pixels(original))
+        if embed:
+            label = image.read_metadata(file).label
+            payload = content_id(label.produce_id) if label else secrets.randbits(64)
+            marked, reference = embed_watermark(pixels, key, payload), pixels
+        else:
+            found = detect_watermark(pixels, key)
+            if not found.found or found.content_id is None:
+                _fail(f"{file}: no watermark made with key {key.key_id}; pass --embed to mark a copy first")
+            marked, payload = pixels, found.content_id
+        if reference is not None and reference.shape != marked.shape:
+            _fail(f"{original}: the original is {reference.shape[1]}x{reference.shape[0]}, FILE is not")
+        report = evaluate_image(marked, key, payload, original=reference, names=list(only) or None, seed=seed)
+        if plot is not None:
+            render_chart(report, plot)
+    except SynthmarkError as exc:
+        _fail(str(exc))
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        console = Console(highlight=False)
+        console.print(f"{file}: payload {payload:016x}, key {key.key_id}")
+        if report.psnr is not None and report.ssim is not None:
+            console.print(f"quality: PSNR {report.psnr:.2f} dB, SSIM {report.ssim:.4f}")
+        console.print(f"  {'transformation':<15} {'size':>11} {'exact':>6} {'bits':>6} {'pilot z':>8}")
+        for o in report.outcomes:
+            mark = "[green]yes[/green]" if o.detected else "[red] no[/red]"
+            size = f"{o.size[1]}x{o.size[0]}"
+            console.print(f"  {o.name:<15} {size:>11}    {mark} {o.bit_accuracy:>6.1%} {o.pilot_z:>8.1f}")
+        console.print(f"{report.survived} of {len(report.outcomes)} transformations keep the exact payload")
+    sys.exit(EXIT_OK if report.survived == len(report.outcomes) else EXIT_UNLABELED)
 
 
 def main() -> None:

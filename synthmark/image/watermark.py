@@ -382,8 +382,12 @@ def find_lattices(field: np.ndarray, *, count: int = 2, candidates: int = 12) ->
     spectrum = _normalised_spectrum(field, size)
     picked = _coarse_lattices(spectrum, candidates)
     checked = sorted((_refine(spectrum, lat, 0.004, 5) for lat in picked), key=lambda lat: lat.score, reverse=True)
-    refined = [_refine(spectrum, _refine(spectrum, lat, 0.002, 7), 0.0005, 7) for lat in checked[: count + 1]]
-    return sorted(refined, key=lambda lat: lat.score, reverse=True)[:count]
+    refined = [_refine(spectrum, _refine(spectrum, lat, 0.002, 7), 0.0005, 7) for lat in checked[: count + 2]]
+    distinct: list[Lattice] = []
+    for lat in sorted(refined, key=lambda lat: lat.score, reverse=True):
+        if not any(abs(lat.period / d.period - 1) < 0.005 and abs(lat.angle - d.angle) < 0.005 for d in distinct):
+            distinct.append(lat)
+    return distinct[:count]
 
 
 def fold(field: np.ndarray, lattice: Lattice) -> np.ndarray:
@@ -437,6 +441,9 @@ def _parabolic(minus: float, centre: float, plus: float) -> float:
     return 0.0 if denom == 0 else float(np.clip(0.5 * (minus - plus) / denom, -0.5, 0.5))
 
 
+_SHRINK = 40.0
+
+
 def read_tile(folded: np.ndarray, key: WatermarkKey) -> TileReading:
     """Find the cyclic shift with the pilot, undo it, and read the payload coefficients."""
     layout = _layout(key)
@@ -460,12 +467,15 @@ def read_tile(folded: np.ndarray, key: WatermarkKey) -> TileReading:
     pilot_radius = np.hypot(
         np.where(layout.pilot[0] > TILE // 2, layout.pilot[0] - TILE, layout.pilot[0]), layout.pilot[1]
     )
+    # Per-band pilot means are shrunk toward the overall mean (a weak pilot's band means are
+    # noisy, and a noisy zero would silence a quarter of the payload) and floored at a fifth of it.
+    overall = max(float(np.mean(pilot_values.real)), 1e-12)
     bins = np.linspace(BAND[0], BAND[1] + 1e-6, 5)
-    gain = np.ones_like(radius)
+    gain = np.full_like(radius, overall / noise)
     for lo, hi in itertools.pairwise(bins):
         sel = (pilot_radius >= lo) & (pilot_radius < hi)
-        if sel.any():
-            gain[(radius >= lo) & (radius < hi)] = max(float(np.mean(pilot_values.real[sel])), 0.0) / noise
+        shrunk = (float(np.sum(pilot_values.real[sel])) + _SHRINK * overall) / (int(sel.sum()) + _SHRINK)
+        gain[(radius >= lo) & (radius < hi)] = max(shrunk, 0.2 * overall) / noise
     pilot_z = float(np.sum(pilot_values.real) / (noise * np.sqrt(len(pilot_values))))
     return TileReading(data_values.real / noise * gain, pilot_z, (float(dy), float(dx)))
 

@@ -2,7 +2,11 @@
 
 * :mod:`synthmark.transforms.image`: the image (and video-frame) transformations,
   :data:`IMAGE_SUITE` and :func:`apply_image`;
-* :mod:`synthmark.transforms.quality`: :func:`psnr` and :func:`ssim` for the invisibility limits.
+* :mod:`synthmark.transforms.quality`: :func:`psnr` and :func:`ssim` for the invisibility limits;
+* :mod:`synthmark.transforms.report`: :func:`evaluate_image` runs the suite against a marked
+  image (``synthmark robustness``) and :func:`render_chart` draws the result.
+
+The suite needs OpenCV; import this package only where it is used.
 """
 
 from __future__ import annotations

@@ -160,3 +160,125 @@ def test_folder_mode_mirrors_tree_and_verify_walks_it(tmp_path):
 def test_help_documents_exit_codes():
     assert "Exit codes" in run("verify", "--help").output
     assert "Exit codes" in run("label", "--help").output
+
+
+# ----------------------------------------------------------------------------- watermark
+
+
+@pytest.fixture
+def key_file(tmp_path):
+    path = tmp_path / "wm.key"
+    result = run("keygen", "-o", str(path))
+    assert result.exit_code == 0 and "key id" in result.output
+    return path
+
+
+def test_keygen_owner_only_and_refuses_overwrite(key_file):
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    result = run("keygen", "-o", str(key_file))
+    assert result.exit_code == 2 and "--force" in result.output
+
+
+def test_label_with_key_then_verify_and_strip_metadata(tmp_path, key_file):
+    out = tmp_path / "m.jpg"
+    result = run(
+        "label",
+        str(fixture_path("photo1080p.jpg")),
+        "-o",
+        str(out),
+        "--producer",
+        PROVIDER,
+        "--produce-id",
+        "gen-7",
+        "--key",
+        str(key_file),
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    done = json.loads(result.output)
+    assert done["layers"] == ["visible", "watermark", "metadata"]
+    from synthmark.keys import load_key
+    from synthmark.payload import content_id
+
+    assert done["watermark"] == {"payload": f"{content_id('gen-7'):016x}", "key_id": load_key(key_file).key_id}
+    (report,) = json.loads(run("verify", str(out), "--key", str(key_file), "--json").output)
+    mark = report["evidence"]["watermark"]
+    assert mark["found"] and mark["checked"] and mark["matches_metadata"] is True
+    assert mark["payload"] == done["watermark"]["payload"] and mark["p_value"] < 1e-9
+    # A platform re-saves the file and drops the metadata: the watermark still labels it.
+    from PIL import Image
+
+    stripped = tmp_path / "stripped.jpg"
+    Image.open(out).save(stripped, quality=80)
+    result = run("verify", str(stripped), "--key", str(key_file), "--json")
+    (report,) = json.loads(result.output)
+    assert result.exit_code == 0 and report["verdict"] == "suspected" and report["label"] is None
+    assert report["evidence"]["watermark"]["found"] is True
+    # Without the key nothing can be seen, and the file counts as unlabeled.
+    result = run("verify", str(stripped), "--json")
+    assert result.exit_code == 1 and json.loads(result.output)[0]["evidence"]["watermark"]["checked"] is False
+    human = run("verify", str(out), "--key", str(key_file)).output
+    assert "matches the metadata label" in human
+
+
+def test_verify_with_wrong_key_and_bad_key_file(tmp_path, key_file):
+    out = tmp_path / "m.png"
+    run("label", str(fixture_path("portrait.jpg")), "-o", str(out), "--no-metadata", "--key", str(key_file))
+    other = tmp_path / "other.key"
+    run("keygen", "-o", str(other))
+    result = run("verify", str(out), "--key", str(other), "--json")
+    assert result.exit_code == 1 and json.loads(result.output)[0]["evidence"]["watermark"]["found"] is False
+    bad = tmp_path / "bad.key"
+    bad.write_text("{}")
+    result = run("verify", str(out), "--key", str(bad))
+    assert result.exit_code == 2 and "bad.key" in result.output
+
+
+def test_label_key_on_too_small_image_is_a_clear_error(tmp_path, key_file):
+    result = run(
+        "label",
+        str(fixture_path("small256.jpg")),
+        "-o",
+        str(tmp_path / "s.jpg"),
+        "--producer",
+        PROVIDER,
+        "--key",
+        str(key_file),
+    )
+    assert result.exit_code == 0  # 385 x 256 is just large enough
+    from PIL import Image
+
+    tiny = tmp_path / "tiny.png"
+    Image.open(fixture_path("small256.jpg")).resize((200, 133)).save(tiny)
+    result = run("label", str(tiny), "-o", str(tmp_path / "t.png"), "--producer", PROVIDER, "--key", str(key_file))
+    assert result.exit_code == 2 and "256 px" in result.output and not (tmp_path / "t.png").exists()
+
+
+def test_robustness_command(tmp_path, key_file):
+    chart = tmp_path / "chart.png"
+    result = run(
+        "robustness",
+        str(fixture_path("landscape.jpg")),
+        "--key",
+        str(key_file),
+        "--embed",
+        "--only",
+        "jpeg50",
+        "--only",
+        "resize50",
+        "--only",
+        "rotate5",
+        "--plot",
+        str(chart),
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert [t["name"] for t in doc["transformations"]] == ["jpeg50", "resize50", "rotate5"]
+    assert all(t["detected"] and t["bit_accuracy"] == 1.0 for t in doc["transformations"])
+    assert doc["psnr"] >= 40 and doc["ssim"] >= 0.98
+    assert chart.read_bytes().startswith(b"\x89PNG")
+    result = run("robustness", str(fixture_path("landscape.jpg")), "--key", str(key_file))
+    assert result.exit_code == 2 and "--embed" in result.output
+    result = run("robustness", str(fixture_path("landscape.jpg")), "--key", str(key_file), "--only", "bogus")
+    assert result.exit_code == 2 and "bogus" in result.output
