@@ -139,9 +139,11 @@ def texture(luma: np.ndarray) -> Texture:
     h, w = luma.shape
     half = cv2.resize(luma, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
     mean = cv2.blur(half, (4, 4))
-    variance = np.maximum(cv2.sqrBoxFilter(half, -1, (4, 4)) - mean * mean, 0.0)
+    # OpenCV arithmetic (SIMD) rather than numpy temporaries: this runs for every image.
+    variance = cv2.max(cv2.subtract(cv2.sqrBoxFilter(half, cv2.CV_32F, (4, 4)), cv2.multiply(mean, mean)), 0.0)
     spread = cv2.sqrt(variance)
-    return Texture(np.clip(spread / (spread + 8.0), 0.12, 1.0), variance)
+    mask = cv2.min(cv2.max(cv2.divide(spread, cv2.add(spread, 8.0)), 0.12), 1.0)
+    return Texture(mask, variance)
 
 
 def full_size(mask: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -553,7 +555,7 @@ def _add_to_colour(array: np.ndarray, signal: np.ndarray) -> np.ndarray:
     """``array`` with ``signal`` (0-255 scale) added to every colour channel, alpha kept."""
     channels = 3 if array.shape[2] >= 3 else 1
     if array.dtype == np.uint8 and array.shape[2] == channels and array.flags.c_contiguous:
-        offset = np.rint(signal).astype(np.int16)
+        offset = np.rint(signal, out=signal).astype(np.int16)
         spread = cv2.merge([offset] * channels) if channels == 3 else offset
         return cv2.add(array, spread, dtype=cv2.CV_8U).reshape(array.shape)
     out = array.copy()
