@@ -140,9 +140,11 @@ def texture(luma: np.ndarray) -> Texture:
     half = cv2.resize(luma, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
     mean = cv2.blur(half, (4, 4))
     # OpenCV arithmetic (SIMD) rather than numpy temporaries: this runs for every image.
-    variance = cv2.max(cv2.subtract(cv2.sqrBoxFilter(half, cv2.CV_32F, (4, 4)), cv2.multiply(mean, mean)), 0.0)
+    variance = cv2.subtract(cv2.sqrBoxFilter(half, cv2.CV_32F, (4, 4)), cv2.multiply(mean, mean))
+    np.maximum(variance, 0.0, out=variance)
     spread = cv2.sqrt(variance)
-    mask = cv2.min(cv2.max(cv2.divide(spread, cv2.add(spread, 8.0)), 0.12), 1.0)
+    mask = cv2.divide(spread, cv2.add(spread, 8.0))
+    np.clip(mask, 0.12, 1.0, out=mask)
     return Texture(mask, variance)
 
 
