@@ -143,7 +143,7 @@ def texture(luma: np.ndarray) -> Texture:
     variance = cv2.subtract(cv2.sqrBoxFilter(half, cv2.CV_32F, (4, 4)), cv2.multiply(mean, mean))
     np.maximum(variance, 0.0, out=variance)
     spread = cv2.sqrt(variance)
-    mask = cv2.divide(spread, cv2.add(spread, 8.0))
+    mask = spread / (spread + np.float32(8.0))
     np.clip(mask, 0.12, 1.0, out=mask)
     return Texture(mask, variance)
 
