@@ -71,11 +71,38 @@ class Report:
         }
 
 
+def _is_ai_trace(evidence: Evidence) -> bool:
+    """A found layer counts as a trace of AI generation; a C2PA manifest only when it says so."""
+    if evidence.layer == "c2pa":
+        return evidence.found and bool(evidence.details.get("ai_generated"))
+    return evidence.found
+
+
 def _verdict(reading: MetadataReading, others: list[Evidence]) -> Verdict:
     if reading.label is not None:
         # A label whose class is unreadable still is a trace of AI labeling.
         return _CLASS_OF_LABEL.get(reading.label.label, "suspected")
-    return "suspected" if any(ev.found for ev in others) else "none"
+    return "suspected" if any(_is_ai_trace(ev) for ev in others) else "none"
+
+
+def _c2pa_evidence(
+    data: bytes, media_type: str, trust: Sequence[bytes], label: AIGCLabel | None, watermark: Evidence
+) -> Evidence:
+    from synthmark import provenance
+
+    if media_type not in provenance.SUPPORTED_MEDIA_TYPES:
+        return Evidence("c2pa", False, False, {"reason": f"C2PA is not read for {media_type}"})
+    report = provenance.read(data, media_type, trust_anchors=trust)
+    details = {k: v for k, v in report.to_dict().items() if k not in ("found", "checked")}
+    if report.found:
+        # The manifest's AIGC assertion must agree with the file's metadata label, and its
+        # soft binding with the watermark actually found.
+        details["label_agrees"] = None if label is None or report.aigc is None else report.aigc == label.to_dict()
+        payload = watermark.details.get("payload") if watermark.found else None
+        details["soft_binding_matches_watermark"] = (
+            None if payload is None or report.soft_binding is None else report.soft_binding == payload
+        )
+    return Evidence("c2pa", report.found, True, details)
 
 
 def _watermark_evidence(
@@ -91,13 +118,16 @@ def _watermark_evidence(
     return Evidence("watermark", report.found, True, details)
 
 
-def _verify(source: bytes | str, head: bytes, path: str | None, strict: bool, keys: Sequence[WatermarkKey]) -> Report:
-    fmt = sniff(head, path=path)
+def _verify(
+    data: bytes, path: str | None, strict: bool, keys: Sequence[WatermarkKey], trust: Sequence[bytes]
+) -> Report:
+    fmt = sniff(data[:16], path=path)
     modality = importlib.import_module(f"synthmark.{fmt.modality}")
+    source: bytes | str = data if path is None else path
     reading: MetadataReading = modality.read_metadata(source, strict=strict)
-    not_yet = {"reason": "this layer is not checked by this version of synthmark"}
-    others = [_watermark_evidence(modality, source, keys, reading.label)]
-    others += [Evidence(layer, False, False, dict(not_yet)) for layer in LAYERS[2:]]
+    watermark = _watermark_evidence(modality, source, keys, reading.label)
+    c2pa = _c2pa_evidence(data, fmt.media_type, trust, reading.label, watermark)
+    others = [watermark, c2pa, Evidence("visible", False, False, {"reason": "visible labels are not read yet"})]
     evidence = {
         "metadata": Evidence(
             "metadata",
@@ -110,25 +140,28 @@ def _verify(source: bytes | str, head: bytes, path: str | None, strict: bool, ke
     return Report(path, fmt.media_type, _verdict(reading, others), reading.label, evidence)
 
 
-def verify_bytes(data: bytes, *, strict: bool = False, keys: Sequence[WatermarkKey] = ()) -> Report:
+def verify_bytes(
+    data: bytes, *, strict: bool = False, keys: Sequence[WatermarkKey] = (), trust: Sequence[bytes] = ()
+) -> Report:
     """Check every label layer of a file's bytes.
 
     Raises :class:`~synthmark.errors.InputError` subclasses for unsupported or broken files.
     ``strict`` adds the provider-code shape to the metadata label's checks; ``keys`` are the
-    watermark keys to look for (without keys the watermark layer reports ``checked: false``).
+    watermark keys to look for (without keys the watermark layer reports ``checked: false``);
+    ``trust`` are PEM trust anchors for C2PA signers (offline; without them a good signature
+    reads "Valid (untrusted signer)").
     """
-    return _verify(data, data[:16], None, strict, keys)
+    return _verify(data, None, strict, keys, trust)
 
 
-def verify_file(path: str | os.PathLike[str], *, strict: bool = False, keys: Sequence[WatermarkKey] = ()) -> Report:
-    """:func:`verify_bytes` on the file at ``path`` (errors name the file)."""
+def verify_file(
+    path: str | os.PathLike[str],
+    *,
+    strict: bool = False,
+    keys: Sequence[WatermarkKey] = (),
+    trust: Sequence[bytes] = (),
+) -> Report:
+    """:func:`verify_bytes` on the file at ``path`` (errors name the file; it is read twice at
+    most: once whole, once more by the pixel decoder when a watermark key is given)."""
     name = os.fspath(path)
-    return _verify(name, _head(name), name, strict, keys)
-
-
-def _head(path: str) -> bytes:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read(16)
-    except OSError:
-        return read_bytes(path)[:16]  # raises the translated error
+    return _verify(read_bytes(name), name, strict, keys, trust)

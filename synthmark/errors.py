@@ -21,9 +21,12 @@ third-party libraries (Pillow, zlib, XML parsers, the OS) are translated at the 
     ├── WatermarkError             the invisible watermark cannot be embedded
     │   ├── ImageTooSmallError       under the minimum size (256 px short side)
     │   └── LowCapacityError         too flat to hold a reliable mark (pre-check)
-    └── OutputError                the output cannot be written
-        ├── OutputExistsError        refusing to overwrite (use force/--force)
-        └── OutputNotWritableError   directory missing, permission denied, disk full
+    ├── OutputError                the output cannot be written
+    │   ├── OutputExistsError        refusing to overwrite (use force/--force)
+    │   └── OutputNotWritableError   directory missing, permission denied, disk full
+    └── ProvenanceError            a C2PA manifest cannot be made or read
+        └── CertificateError         signing certificate/key unusable (expired, self-signed,
+                                     wrong EKU, key does not match the certificate, not PEM)
 
 Each error carries the offending ``path`` (or ``None``) and a ``fix`` hint; ``str(err)`` is one
 line: ``"<path>: <what went wrong>; <how to fix it>"``.
@@ -34,6 +37,7 @@ from __future__ import annotations
 import os
 
 __all__ = [
+    "CertificateError",
     "CorruptFileError",
     "ImageTooSmallError",
     "InputError",
@@ -48,6 +52,7 @@ __all__ = [
     "OutputError",
     "OutputExistsError",
     "OutputNotWritableError",
+    "ProvenanceError",
     "RenderError",
     "SynthmarkError",
     "TooLargeError",
@@ -166,3 +171,16 @@ class OutputExistsError(OutputError):
 
 class OutputNotWritableError(OutputError):
     """The output location cannot be written (missing folder, permissions, disk full)."""
+
+
+class ProvenanceError(SynthmarkError):
+    """A C2PA manifest cannot be made or read (errors of c2pa-python are translated to this)."""
+
+
+class CertificateError(ProvenanceError):
+    """The signing certificate chain or private key is unusable for C2PA.
+
+    Raised before any signing: not PEM or unreadable, end-entity expired or not yet valid,
+    self-signed end-entity, missing or rejected extended key usage, key that does not match the
+    certificate, unsupported key type.
+    """

@@ -1,9 +1,12 @@
-"""Labeling a file end to end: visible label, watermark, metadata label, written atomically.
+"""Labeling a file end to end: visible label, watermark, metadata label, C2PA manifest,
+written atomically.
 
 Layers are applied in the order that keeps each valid: pixels first (the visible label, then
 the invisible watermark over it, in one decode and one re-encode that carries every existing
-metadata segment over), then the metadata label on the final bytes. The result is read back
-before anything is written.
+metadata segment over), then the metadata label, and the C2PA manifest last, so its hash
+binds the final bytes. A file that already carried a manifest becomes the new manifest's
+parent ingredient: the provenance chain is extended, never replaced. The metadata label is
+read back before anything is written.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ import importlib
 import os
 import time
 from dataclasses import dataclass, replace
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from synthmark._atomic import check_output, write_atomic
 from synthmark.aigc import AIGCLabel
@@ -21,6 +25,9 @@ from synthmark.formats import read_bytes, sniff
 from synthmark.image.visible import LabelPlacement, LabelStyle
 from synthmark.keys import WatermarkKey
 from synthmark.payload import content_id
+
+if TYPE_CHECKING:
+    from synthmark.provenance import Signer
 
 #: The default visible label: ``AI生成`` at the bottom right, 6 % of the shortest side.
 DEFAULT_STYLE = LabelStyle()
@@ -33,9 +40,10 @@ class LabelResult:
     """What :func:`label_file` / :func:`label_bytes` did.
 
     ``layers`` lists the layers applied, in order (``"visible"``, ``"watermark"``,
-    ``"metadata"``); ``placement`` is where the visible label went (None without one);
-    ``watermark`` the embedded payload (16 hex digits, the content id derived from ProduceID)
-    and key id, or None; ``seconds`` the wall time.
+    ``"metadata"``, ``"c2pa"``); ``placement`` is where the visible label went (None without
+    one); ``watermark`` the embedded payload (16 hex digits, the content id derived from
+    ProduceID) and key id, or None; ``warnings`` what the caller should know (e.g. an input
+    manifest left unsigned); ``seconds`` the wall time.
     """
 
     input: str | None
@@ -46,6 +54,7 @@ class LabelResult:
     placement: LabelPlacement | None
     seconds: float
     watermark: dict[str, str] | None = None
+    warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready description (``synthmark label --json``)."""
@@ -67,6 +76,7 @@ class LabelResult:
             "layers": list(self.layers),
             "visible_placement": placement,
             "watermark": self.watermark,
+            "warnings": list(self.warnings),
             "seconds": round(self.seconds, 4),
         }
 
@@ -78,6 +88,8 @@ def label_bytes(
     visible: LabelStyle | None = DEFAULT_STYLE,
     metadata: bool = True,
     key: WatermarkKey | None = None,
+    signer: Signer | None = None,
+    thumbnail: bool = False,
     path: str | None = None,
 ) -> tuple[bytes, LabelResult]:
     """Label a file's bytes in memory; returns the new bytes and what was done.
@@ -85,13 +97,15 @@ def label_bytes(
     ``visible`` is the explicit label's :class:`~synthmark.image.LabelStyle` (None: no visible
     label); ``key`` embeds the invisible watermark carrying
     :func:`~synthmark.payload.content_id` of the label's ProduceID; ``metadata`` writes the AIGC
-    metadata label. Without ``visible`` and ``key`` the pixels are not touched. ``label`` is
-    checked first (:class:`~synthmark.errors.InvalidLabelError`); ``path`` only names the file.
+    metadata label; ``signer`` (:func:`synthmark.provenance.load_signer`) adds a signed C2PA
+    manifest last (with a claim thumbnail if ``thumbnail``). Without ``visible`` and ``key`` the
+    pixels are not touched. ``label`` is checked first
+    (:class:`~synthmark.errors.InvalidLabelError`); ``path`` only names the file.
     """
     start = time.perf_counter()
-    if visible is None and key is None and not metadata:
+    if visible is None and key is None and not metadata and signer is None:
         raise SynthmarkError(
-            "nothing to do: the visible label, watermark and metadata label are all off",
+            "nothing to do: the visible label, watermark, metadata label and C2PA manifest are all off",
             path=path,
             fix="enable at least one layer",
         )
@@ -100,9 +114,11 @@ def label_bytes(
     fmt = sniff(data[:16], path=path)
     modality = importlib.import_module(f"synthmark.{fmt.modality}")
     fmt.module().check(data, path=path)
+    original = data
     layers: list[str] = []
     placement = None
     watermark = None
+    warnings: list[str] = []
     if visible is not None or key is not None:
         mark = None if key is None else modality.Mark(key, content_id(label.produce_id))
         data, placement = modality.relabel_pixels(data, visible, mark, path=path)
@@ -112,10 +128,42 @@ def label_bytes(
     if metadata:
         data = modality.write_metadata(data, label)
         layers.append("metadata")
+    had_manifest = _may_carry_manifest(original) and provenance().read(original, fmt.media_type).found
+    if signer is not None:
+        mark = None if watermark is None else provenance().Watermark(watermark["payload"], watermark["key_id"])
+        parent = original if had_manifest else None
+        data = provenance().sign(
+            data, fmt.media_type, signer, label=label, watermark=mark, parent=parent, thumbnail=thumbnail
+        )
+        layers.append("c2pa")
+    elif had_manifest and data != original:
+        warnings.append(
+            "the input's C2PA manifest no longer matches the relabeled file; "
+            "sign with --c2pa-cert/--c2pa-key to chain it as the parent ingredient"
+        )
     result = LabelResult(
-        path, None, fmt.media_type, label, tuple(layers), placement, time.perf_counter() - start, watermark
+        path,
+        None,
+        fmt.media_type,
+        label,
+        tuple(layers),
+        placement,
+        time.perf_counter() - start,
+        watermark,
+        tuple(warnings),
     )
     return data, result
+
+
+def _may_carry_manifest(data: bytes) -> bool:
+    """Cheap pre-check before importing c2pa: every embedded manifest store is a JUMBF box
+    labelled ``c2pa``."""
+    return b"c2pa" in data
+
+
+def provenance() -> ModuleType:
+    """:mod:`synthmark.provenance`, imported on first use (c2pa costs ~55 ms to import)."""
+    return importlib.import_module("synthmark.provenance")
 
 
 def label_file(
@@ -126,16 +174,27 @@ def label_file(
     visible: LabelStyle | None = DEFAULT_STYLE,
     metadata: bool = True,
     key: WatermarkKey | None = None,
+    signer: Signer | None = None,
+    thumbnail: bool = False,
     overwrite: bool = False,
 ) -> LabelResult:
     """Write a labeled copy of ``input`` to ``output`` atomically; ``input`` is never modified.
 
-    ``visible``, ``metadata`` and ``key`` as in :func:`label_bytes`. Raises
+    ``visible``, ``metadata``, ``key``, ``signer`` and ``thumbnail`` as in :func:`label_bytes`. Raises
     :class:`~synthmark.errors.OutputExistsError` if ``output`` exists and ``overwrite`` is false,
     or if it is ``input`` itself. On any error nothing is left at ``output``.
     """
     check_output(output, overwrite=overwrite, inputs=(input,))
     data = read_bytes(input)
-    labeled, result = label_bytes(data, label, visible=visible, metadata=metadata, key=key, path=os.fspath(input))
+    labeled, result = label_bytes(
+        data,
+        label,
+        visible=visible,
+        metadata=metadata,
+        key=key,
+        signer=signer,
+        thumbnail=thumbnail,
+        path=os.fspath(input),
+    )
     write_atomic(output, labeled)
     return replace(result, input=os.fspath(input), output=os.fspath(output))

@@ -43,8 +43,9 @@ def test_unlabeled_file_is_none_and_unchecked_layers_say_so():
     doc = report.to_dict()
     assert list(doc["evidence"]) == list(LAYERS)
     assert doc["evidence"]["metadata"] == doc["evidence"]["metadata"] | {"found": False, "checked": True}
-    for layer in ("watermark", "c2pa", "visible"):
+    for layer in ("watermark", "visible"):
         assert doc["evidence"][layer]["found"] is False and doc["evidence"][layer]["checked"] is False
+    assert doc["evidence"]["c2pa"]["found"] is False and doc["evidence"]["c2pa"]["checked"] is True
 
 
 def test_invalid_label_problems_are_reported_not_raised():

@@ -32,6 +32,38 @@ def _fail(message: str) -> NoReturn:
     sys.exit(EXIT_ERROR)
 
 
+def _signer(cert: Path | None, key: Path | None, tsa: str | None) -> Any:
+    """A C2PA signer from --c2pa-cert/--c2pa-key (both or neither), or None."""
+    if cert is None and key is None:
+        if tsa:
+            _fail("--c2pa-tsa needs --c2pa-cert and --c2pa-key")
+        return None
+    if cert is None or key is None:
+        _fail("--c2pa-cert and --c2pa-key go together (the certificate chain and its private key)")
+    from synthmark.provenance import load_signer
+
+    return load_signer(cert, key, tsa_url=tsa)
+
+
+#: Trust anchors read when --trust is not given (a PEM bundle), if the file exists.
+DEFAULT_TRUST = Path("~/.config/synthmark/trust.pem")
+
+
+def _trust_anchors(paths: tuple[Path, ...]) -> list[bytes]:
+    """PEM bytes of each --trust file (bundles allowed), or of the default trust file."""
+    chosen = list(paths) or [p for p in [DEFAULT_TRUST.expanduser()] if p.is_file()]
+    anchors = []
+    for path in chosen:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            _fail(f"{path}: cannot read trust anchors ({exc.strerror}); check the path")
+        if b"-----BEGIN CERTIFICATE-----" not in data:
+            _fail(f"{path}: not a PEM certificate; pass the root certificate(s) in PEM form")
+        anchors.append(data)
+    return anchors
+
+
 def _media_files(root: Path) -> Iterator[Path]:
     """Files under ``root`` whose extension is a supported format, sorted, symlinks not followed."""
     for path in sorted(root.rglob("*")):
@@ -103,6 +135,14 @@ def cli() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Embed the invisible watermark with this key file (synthmark keygen).",
 )
+@click.option(
+    "--c2pa-cert", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="C2PA certificate chain (PEM)."
+)
+@click.option(
+    "--c2pa-key", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="C2PA private key (PEM)."
+)
+@click.option("--c2pa-tsa", metavar="URL", help="Timestamp authority for the C2PA signature (network).")
+@click.option("--c2pa-thumbnail", is_flag=True, help="Embed a claim thumbnail (~40 ms and ~100 KB per 1080p image).")
 @click.option("--no-visible", is_flag=True, help="Skip the visible label (without --key: pixels untouched).")
 @click.option("--no-metadata", is_flag=True, help="Skip the metadata label.")
 @click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
@@ -122,6 +162,10 @@ def label(
     plate: str,
     font: str | None,
     key_file: Path | None,
+    c2pa_cert: Path | None,
+    c2pa_key: Path | None,
+    c2pa_tsa: str | None,
+    c2pa_thumbnail: bool,
     no_visible: bool,
     no_metadata: bool,
     force: bool,
@@ -152,6 +196,7 @@ def label(
     try:
         style = None if no_visible else LabelStyle(text, second_line, position, height, plate, font)  # type: ignore[arg-type]
         key = None if key_file is None else load_key(key_file)
+        signer = _signer(c2pa_cert, c2pa_key, c2pa_tsa)
     except SynthmarkError as exc:
         _fail(str(exc))
     results: list[dict[str, Any]] = []
@@ -165,13 +210,23 @@ def label(
                 aigc.checked(strict=True)
             dst.parent.mkdir(parents=True, exist_ok=True)
             result = synthmark.label_file(
-                src, dst, aigc, visible=style, metadata=not no_metadata, key=key, overwrite=force
+                src,
+                dst,
+                aigc,
+                visible=style,
+                metadata=not no_metadata,
+                key=key,
+                signer=signer,
+                thumbnail=c2pa_thumbnail,
+                overwrite=force,
             )
         except SynthmarkError as exc:
             click.echo(f"synthmark: error: {exc}", err=True)
             failed = True
             continue
         results.append(result.to_dict())
+        for warning in result.warnings:
+            click.echo(f"synthmark: warning: {dst}: {warning}", err=True)
         if not as_json:
             layers = " + ".join(result.layers)
             mark = f" watermark={result.watermark['payload']}" if result.watermark else ""
@@ -195,8 +250,17 @@ def label(
     type=click.Path(exists=True, path_type=Path),
     help="Watermark key file, or a folder of them (repeatable).",
 )
+@click.option(
+    "--trust",
+    "trust_paths",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Trusted C2PA root certificate(s), PEM (repeatable) [default: ~/.config/synthmark/trust.pem if present].",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array, one object per file.")
-def verify(files: tuple[Path, ...], strict: bool, key_paths: tuple[Path, ...], as_json: bool) -> None:
+def verify(
+    files: tuple[Path, ...], strict: bool, key_paths: tuple[Path, ...], trust_paths: tuple[Path, ...], as_json: bool
+) -> None:
     """Report every label layer of FILES (files or folders) and classify each file.
 
     Verdicts follow art. 6 of the Measures: confirmed / possible / suspected / none; a
@@ -212,11 +276,12 @@ def verify(files: tuple[Path, ...], strict: bool, key_paths: tuple[Path, ...], a
         keys = load_keys(key_paths)
     except SynthmarkError as exc:
         _fail(str(exc))
+    trust = _trust_anchors(trust_paths)
     reports: list[dict[str, Any]] = []
     errors = 0
     for path in _expand(tuple(os.fspath(f) for f in files)):
         try:
-            reports.append(synthmark.verify_file(path, strict=strict, keys=keys).to_dict())
+            reports.append(synthmark.verify_file(path, strict=strict, keys=keys, trust=trust).to_dict())
         except SynthmarkError as exc:
             errors += 1
             click.echo(f"synthmark: error: {exc}", err=True)
@@ -239,6 +304,13 @@ def _layer_line(name: str, evidence: dict[str, Any]) -> str:
     if not evidence["found"]:
         return f"  {name:<10} none"
     where = f" in {evidence['carrier']} ({evidence['form']})" if evidence.get("carrier") else ""
+    if name == "c2pa":
+        agree = {True: ", agrees with the metadata label", False: ", DISAGREES with the metadata label", None: ""}
+        where = f" {evidence['verdict']}, signed by {evidence.get('signer')}{agree[evidence.get('label_agrees')]}"
+        for reason in evidence.get("reasons", []):
+            where += f"\n             - {reason}"
+        for ingredient in evidence.get("ingredients", []):
+            where += f"\n             ingredient {ingredient.get('title')}: {ingredient.get('state')}"
     if name == "watermark":
         match = {True: ", matches the metadata label", False: ", DIFFERS from the metadata label", None: ""}
         where = (
@@ -250,7 +322,7 @@ def _layer_line(name: str, evidence: dict[str, Any]) -> str:
 
 def _print_reports(reports: list[dict[str, Any]]) -> None:
     """One block per file: verdict, the seven fields, each layer, problems."""
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     for report in reports:
         verdict = report["verdict"]
         console.print(
@@ -267,6 +339,34 @@ def _print_reports(reports: list[dict[str, Any]]) -> None:
             console.print(f"  [yellow]problem[/yellow]    {prefix}{problem['message']}")
     labeled = sum(r["verdict"] != "none" for r in reports)
     console.print(f"{labeled} of {len(reports)} file(s) carry a label")
+
+
+@cli.group()
+def c2pa() -> None:
+    """C2PA helpers."""
+
+
+@c2pa.command("test-pki")
+@click.argument("outdir", type=click.Path(file_okay=False, path_type=Path))
+def test_pki(outdir: Path) -> None:
+    """Write a throw-away root -> intermediate -> signing certificate chain to OUTDIR.
+
+    TEST ONLY, never for production: anyone can make the same kind of chain. Files: root.pem
+    (trust anchor for verify --trust), chain.pem and signer.key (for label --c2pa-cert/-key).
+
+    \b
+    Exit codes:
+      0  written
+      2  an error (folder not writable)
+    """
+    from synthmark.provenance import write_test_pki
+
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+        pki = write_test_pki(outdir)
+    except (SynthmarkError, OSError) as exc:
+        _fail(str(exc))
+    click.echo(f"wrote test PKI (NOT for production): root {pki.root_cert}, chain {pki.chain}, key {pki.key}")
 
 
 @cli.command()

@@ -52,8 +52,9 @@ def test_label_then_verify_json_shows_exactly_the_fields_given(tmp_path):
     assert report["file"] == str(out) and report["media_type"] == "image/jpeg"
     assert report["verdict"] == "confirmed" and report["label"] == expected
     assert report["evidence"]["metadata"]["found"] is True and report["evidence"]["metadata"]["carrier"] == "xmp"
-    for layer in ("watermark", "c2pa", "visible"):
+    for layer in ("watermark", "visible"):  # no key given; visible labels are not read yet
         assert report["evidence"][layer] == report["evidence"][layer] | {"found": False, "checked": False}
+    assert report["evidence"]["c2pa"] == report["evidence"]["c2pa"] | {"found": False, "checked": True}
 
 
 def test_verify_exit_codes_and_human_output(tmp_path):
@@ -282,3 +283,122 @@ def test_robustness_command(tmp_path, key_file):
     assert result.exit_code == 2 and "--embed" in result.output
     result = run("robustness", str(fixture_path("landscape.jpg")), "--key", str(key_file), "--only", "bogus")
     assert result.exit_code == 2 and "bogus" in result.output
+
+
+# ----------------------------------------------------------------------------- C2PA
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("pki")
+    result = run("c2pa", "test-pki", str(folder))
+    assert result.exit_code == 0 and "NOT for production" in result.output
+    return folder
+
+
+@pytest.mark.parametrize("name", ["landscape.jpg", "flat.png", "photo.webp"])
+def test_label_all_layers_then_c2pa_trusted(tmp_path, pki, key_file, name):
+    out = tmp_path / name
+    result = run(
+        "label",
+        str(fixture_path(name)),
+        "-o",
+        str(out),
+        "--producer",
+        PROVIDER,
+        "--key",
+        str(key_file),
+        "--c2pa-cert",
+        str(pki / "chain.pem"),
+        "--c2pa-key",
+        str(pki / "signer.key"),
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["layers"] == ["visible", "watermark", "metadata", "c2pa"]
+    (report,) = json.loads(
+        run("verify", str(out), "--key", str(key_file), "--trust", str(pki / "root.pem"), "--json").output
+    )
+    c2pa = report["evidence"]["c2pa"]
+    assert c2pa["found"] and c2pa["verdict"] == "Trusted" and c2pa["ai_generated"]
+    assert c2pa["label_agrees"] is True and c2pa["soft_binding_matches_watermark"] is True
+    (untrusted,) = json.loads(run("verify", str(out), "--json").output)
+    assert untrusted["evidence"]["c2pa"]["verdict"] == "Valid (untrusted signer)"
+    assert any("untrusted" in r for r in untrusted["evidence"]["c2pa"]["reasons"])
+
+
+def test_c2pa_tamper_strip_and_chain(tmp_path, pki, key_file):
+    signed = tmp_path / "s.jpg"
+    sign = ["--c2pa-cert", str(pki / "chain.pem"), "--c2pa-key", str(pki / "signer.key")]
+    run(
+        "label",
+        str(fixture_path("portrait.jpg")),
+        "-o",
+        str(signed),
+        "--producer",
+        PROVIDER,
+        "--key",
+        str(key_file),
+        *sign,
+    )
+    trust = ["--trust", str(pki / "root.pem")]
+    soft_binding = json.loads(run("verify", str(signed), *trust, "--json").output)[0]["evidence"]["c2pa"][
+        "soft_binding"
+    ]
+    # flipping bytes of the image data -> Invalid, in plain words
+    data = bytearray(signed.read_bytes())
+    data[-5000] ^= 0xFF
+    tampered = tmp_path / "t.jpg"
+    tampered.write_bytes(bytes(data))
+    (report,) = json.loads(run("verify", str(tampered), *trust, "--json").output)
+    assert report["evidence"]["c2pa"]["verdict"] == "Invalid" and report["evidence"]["c2pa"]["reasons"]
+    # re-saving through Pillow drops the manifest and the XMP; the watermark ties it back
+    from PIL import Image
+
+    resaved = tmp_path / "r.jpg"
+    Image.open(signed).save(resaved, quality=85)
+    (report,) = json.loads(run("verify", str(resaved), "--key", str(key_file), *trust, "--json").output)
+    assert report["evidence"]["c2pa"]["found"] is False and report["evidence"]["metadata"]["found"] is False
+    assert report["evidence"]["watermark"]["payload"] == soft_binding and report["verdict"] == "suspected"
+    # relabeling a signed file chains it: the previous file is the parent ingredient
+    relabeled = tmp_path / "again.jpg"
+    result = run("label", str(signed), "-o", str(relabeled), "--producer", PROVIDER, "--no-visible", *sign)
+    assert result.exit_code == 0
+    (report,) = json.loads(run("verify", str(relabeled), *trust, "--json").output)
+    ingredients = report["evidence"]["c2pa"]["ingredients"]
+    assert report["evidence"]["c2pa"]["verdict"] == "Trusted" and len(ingredients) == 1
+    assert ingredients[0]["state"] in ("Trusted", "Valid")
+    # relabeling without signing warns that the old manifest no longer matches
+    result = CliRunner().invoke(
+        cli, ["label", str(signed), "-o", str(tmp_path / "u.jpg"), "--producer", PROVIDER, "--no-visible"]
+    )
+    assert result.exit_code == 0 and "no longer matches" in result.output
+
+
+def test_c2pa_options_go_together_and_bad_certs_fail_cleanly(tmp_path, pki):
+    out = tmp_path / "o.jpg"
+    result = run(
+        "label",
+        str(fixture_path("small256.jpg")),
+        "-o",
+        str(out),
+        "--producer",
+        PROVIDER,
+        "--c2pa-cert",
+        str(pki / "chain.pem"),
+    )
+    assert result.exit_code == 2 and "go together" in result.output
+    result = run(
+        "label",
+        str(fixture_path("small256.jpg")),
+        "-o",
+        str(out),
+        "--producer",
+        PROVIDER,
+        "--c2pa-cert",
+        str(pki / "root.pem"),
+        "--c2pa-key",
+        str(pki / "signer.key"),
+    )
+    assert result.exit_code == 2 and not out.exists()
+    assert len(result.output.strip().splitlines()) == 1
