@@ -89,6 +89,11 @@ def _translate(exc: Exception, doing: str, media_type: str) -> ProvenanceError:
 def _c2pa_signer(signer: Signer, failures: list[BaseException]) -> Any:
     """A fresh c2pa.Signer; exceptions raised by a sign callback are kept in ``failures``."""
     callback = signer.sign_callback
+    if signer.alg not in _ALG_ENUM or (callback is None and signer.private_key is None):
+        raise ProvenanceError(
+            f"the Signer for '{signer.subject}' is incomplete (alg {signer.alg!r}, no key or callback)",
+            fix="make signers with load_signer or callback_signer",
+        )
     if callback is not None:
         user_sign: Callable[[bytes], bytes] = callback
 

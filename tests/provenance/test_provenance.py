@@ -281,6 +281,17 @@ def test_signing_over_an_existing_manifest_needs_a_parent(signer: Signer, signed
         provenance.sign(signed_jpeg, "image/jpeg", signer, label=LABEL)
 
 
+def test_unreadable_parent_is_refused(signer: Signer) -> None:
+    with pytest.raises(ProvenanceError, match="while reading the parent"):
+        provenance.sign(fixture_bytes("small256.jpg"), "image/jpeg", signer, label=LABEL, parent=b"junk" * 100)
+
+
+def test_incomplete_hand_made_signer_is_refused(pki: TestPki) -> None:
+    keyless = Signer(alg="es256", cert_chain=pki.chain.read_bytes(), subject="x", not_after=NOW)
+    with pytest.raises(ProvenanceError, match="incomplete"):
+        provenance.sign(fixture_bytes("small256.jpg"), "image/jpeg", keyless, label=LABEL)
+
+
 def test_unsigned_parent_is_recorded_as_unsigned(signer: Signer) -> None:
     data = fixture_bytes("small256.jpg")
     child = provenance.sign(_resaved(data), "image/jpeg", signer, label=LABEL, parent=data)
@@ -377,9 +388,7 @@ class MiniCA:
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True)
             .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(
-                    (key if self_signed else self.key).public_key()  # type: ignore[arg-type]
-                ),
+                x509.AuthorityKeyIdentifier.from_issuer_public_key((key if self_signed else self.key).public_key()),
                 critical=False,
             )
         )
