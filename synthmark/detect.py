@@ -110,7 +110,7 @@ def _watermark_evidence(
 ) -> Evidence:
     if not keys:
         return Evidence("watermark", False, False, {"reason": "no watermark key given (--key)"})
-    report = modality.detect_watermark(modality.read_pixels(source), keys)
+    report = modality.find_watermark(source, list(keys))
     details = {k: v for k, v in report.to_dict().items() if k not in ("found", "checked")}
     details["matches_metadata"] = (
         None if label is None or report.content_id is None else content_id(label.produce_id) == report.content_id
@@ -121,13 +121,18 @@ def _watermark_evidence(
 def _verify(
     data: bytes, path: str | None, strict: bool, keys: Sequence[WatermarkKey], trust: Sequence[bytes]
 ) -> Report:
-    fmt = sniff(data[:16], path=path)
+    fmt = sniff(data, path=path)
     modality = importlib.import_module(f"synthmark.{fmt.modality}")
     source: bytes | str = data if path is None else path
     reading: MetadataReading = modality.read_metadata(source, strict=strict)
     watermark = _watermark_evidence(modality, source, keys, reading.label)
     c2pa = _c2pa_evidence(data, fmt.media_type, trust, reading.label, watermark)
-    others = [watermark, c2pa, Evidence("visible", False, False, {"reason": "visible labels are not read yet"})]
+    explicit = modality.find_explicit(source)
+    others = [
+        watermark,
+        c2pa,
+        Evidence("visible", explicit.pop("found"), explicit.pop("checked"), explicit),
+    ]
     evidence = {
         "metadata": Evidence(
             "metadata",

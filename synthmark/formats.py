@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
+from synthmark.audio._sniff import AUDIO_MAGIC
 from synthmark.errors import CorruptFileError, InputError, TooLargeError, UnsupportedFormatError
 
 __all__ = [
@@ -62,6 +63,9 @@ FORMATS: tuple[Format, ...] = (
     Format("png", "image/png", "image", (".png",), "synthmark.image._png", ((0, b"\x89PNG\r\n\x1a\n"),)),
     Format("webp", "image/webp", "image", (".webp",), "synthmark.image._webp", ((0, b"RIFF"), (8, b"WEBP"))),
 )
+# Audio containers (several signatures per format: MP3 with or without ID3, RIFF/RF64/BW64 WAV,
+# MP4 brands); the rows live beside their modules in synthmark/audio/_sniff.py.
+FORMATS += tuple(Format(row.name, row.media_type, "audio", row.extensions, row.codec, row.magic) for row in AUDIO_MAGIC)
 
 # Recognised so the error can say what the file is, but not (yet) labeled.
 _KNOWN_UNSUPPORTED: tuple[tuple[int, bytes, str], ...] = (
@@ -72,10 +76,6 @@ _KNOWN_UNSUPPORTED: tuple[tuple[int, bytes, str], ...] = (
     (4, b"ftypheic", "HEIC"),
     (4, b"ftypavif", "AVIF"),
     (4, b"ftyp", "MP4/MOV"),
-    (8, b"WAVE", "WAV"),
-    (0, b"ID3", "MP3"),
-    (0, b"fLaC", "FLAC"),
-    (0, b"OggS", "Ogg"),
     (0, b"%PDF", "PDF"),
     (0, b"PK\x03\x04", "ZIP/Office"),
     (0, b"\x1aE\xdf\xa3", "Matroska/WebM"),
@@ -83,17 +83,31 @@ _KNOWN_UNSUPPORTED: tuple[tuple[int, bytes, str], ...] = (
 
 
 def _supported() -> str:
-    return " ".join(ext for fmt in FORMATS for ext in fmt.extensions[:1])
+    return " ".join(dict.fromkeys(fmt.extensions[0] for fmt in FORMATS))
 
 
-def sniff(head: bytes, *, path: str | os.PathLike[str] | None = None) -> Format:
-    """The :class:`Format` of a file from its first bytes (at least 16 are needed).
+def _after_id3(data: bytes) -> bytes:
+    """``data`` past a leading ID3v2 tag (MP3 files start with one, and C2PA puts one in front
+    of FLAC to hold its manifest), or ``data`` itself."""
+    if len(data) < 10 or not data.startswith(b"ID3"):
+        return data
+    size = 10 + ((data[6] & 0x7F) << 21 | (data[7] & 0x7F) << 14 | (data[8] & 0x7F) << 7 | (data[9] & 0x7F))
+    return data[size:] if data[5] & 0x10 == 0 else data[size + 10 :]
+
+
+def sniff(data: bytes, *, path: str | os.PathLike[str] | None = None) -> Format:
+    """The :class:`Format` of a file from its bytes (the first 16 suffice, except after a leading
+    ID3v2 tag, which is skipped to tell a tagged FLAC from an MP3).
 
     Raises :class:`CorruptFileError` for empty input and :class:`UnsupportedFormatError`, listing
     the supported formats, for anything else unknown.
     """
-    if not head:
+    if not data:
         raise CorruptFileError("file is empty (0 bytes)", path=path, fix="pass a real media file")
+    inner = _after_id3(data)
+    if inner is not data and inner[:4] == b"fLaC":
+        data = inner
+    head = data[:16]
     for fmt in FORMATS:
         if fmt.matches(head):
             return fmt

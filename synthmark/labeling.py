@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from synthmark._atomic import check_output, write_atomic
 from synthmark.aigc import AIGCLabel
+from synthmark.audio import AudibleStyle
 from synthmark.errors import SynthmarkError
 from synthmark.formats import read_bytes, sniff
 from synthmark.image.visible import LabelPlacement, LabelStyle
@@ -31,8 +32,10 @@ if TYPE_CHECKING:
 
 #: The default visible label: ``AI生成`` at the bottom right, 6 % of the shortest side.
 DEFAULT_STYLE = LabelStyle()
+#: The default audible label: the rhythm prompt at the start.
+DEFAULT_AUDIBLE = AudibleStyle()
 
-__all__ = ["DEFAULT_STYLE", "LabelResult", "label_bytes", "label_file"]
+__all__ = ["DEFAULT_AUDIBLE", "DEFAULT_STYLE", "LabelResult", "label_bytes", "label_file"]
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,7 @@ def label_bytes(
     label: AIGCLabel,
     *,
     visible: LabelStyle | None = DEFAULT_STYLE,
+    audible: AudibleStyle | None = DEFAULT_AUDIBLE,
     metadata: bool = True,
     key: WatermarkKey | None = None,
     signer: Signer | None = None,
@@ -94,24 +98,26 @@ def label_bytes(
 ) -> tuple[bytes, LabelResult]:
     """Label a file's bytes in memory; returns the new bytes and what was done.
 
-    ``visible`` is the explicit label's :class:`~synthmark.image.LabelStyle` (None: no visible
-    label); ``key`` embeds the invisible watermark carrying
-    :func:`~synthmark.payload.content_id` of the label's ProduceID; ``metadata`` writes the AIGC
-    metadata label; ``signer`` (:func:`synthmark.provenance.load_signer`) adds a signed C2PA
-    manifest last (with a claim thumbnail if ``thumbnail``). Without ``visible`` and ``key`` the
-    pixels are not touched. ``label`` is checked first
-    (:class:`~synthmark.errors.InvalidLabelError`); ``path`` only names the file.
+    ``visible`` is an image's explicit label (:class:`~synthmark.image.LabelStyle`, None:
+    none), ``audible`` an audio file's (:class:`~synthmark.audio.AudibleStyle`, None: none);
+    ``key`` embeds the invisible watermark carrying :func:`~synthmark.payload.content_id` of the
+    label's ProduceID; ``metadata`` writes the AIGC metadata label; ``signer``
+    (:func:`synthmark.provenance.load_signer`) adds a signed C2PA manifest last (with a claim
+    thumbnail if ``thumbnail``). Without an explicit label and ``key`` the content is not
+    re-encoded. ``label`` is checked first (:class:`~synthmark.errors.InvalidLabelError`);
+    ``path`` only names the file.
     """
     start = time.perf_counter()
-    if visible is None and key is None and not metadata and signer is None:
+    fmt = sniff(data, path=path)
+    explicit_style = visible if fmt.modality == "image" else audible
+    if explicit_style is None and key is None and not metadata and signer is None:
         raise SynthmarkError(
-            "nothing to do: the visible label, watermark, metadata label and C2PA manifest are all off",
+            "nothing to do: the explicit label, watermark, metadata label and C2PA manifest are all off",
             path=path,
             fix="enable at least one layer",
         )
     if metadata:
         label.checked()
-    fmt = sniff(data[:16], path=path)
     modality = importlib.import_module(f"synthmark.{fmt.modality}")
     fmt.module().check(data, path=path)
     original = data
@@ -119,10 +125,11 @@ def label_bytes(
     placement = None
     watermark = None
     warnings: list[str] = []
-    if visible is not None or key is not None:
+    if explicit_style is not None or key is not None:
         mark = None if key is None else modality.Mark(key, content_id(label.produce_id))
-        data, placement = modality.relabel_pixels(data, visible, mark, path=path)
-        layers += [name for name, on in (("visible", visible), ("watermark", key)) if on is not None]
+        data, placement = modality.relabel_content(data, explicit_style, mark, path=path)
+        explicit = "visible" if fmt.modality == "image" else "audible"
+        layers += [name for name, on in ((explicit, explicit_style), ("watermark", key)) if on is not None]
         if mark is not None:
             watermark = {"payload": f"{mark.content_id:016x}", "key_id": mark.key.key_id}
     if metadata:
@@ -172,6 +179,7 @@ def label_file(
     label: AIGCLabel,
     *,
     visible: LabelStyle | None = DEFAULT_STYLE,
+    audible: AudibleStyle | None = DEFAULT_AUDIBLE,
     metadata: bool = True,
     key: WatermarkKey | None = None,
     signer: Signer | None = None,
@@ -180,7 +188,8 @@ def label_file(
 ) -> LabelResult:
     """Write a labeled copy of ``input`` to ``output`` atomically; ``input`` is never modified.
 
-    ``visible``, ``metadata``, ``key``, ``signer`` and ``thumbnail`` as in :func:`label_bytes`. Raises
+    ``visible``, ``audible``, ``metadata``, ``key``, ``signer`` and ``thumbnail`` as in
+    :func:`label_bytes`. Raises
     :class:`~synthmark.errors.OutputExistsError` if ``output`` exists and ``overwrite`` is false,
     or if it is ``input`` itself. On any error nothing is left at ``output``.
     """
@@ -190,6 +199,7 @@ def label_file(
         data,
         label,
         visible=visible,
+        audible=audible,
         metadata=metadata,
         key=key,
         signer=signer,

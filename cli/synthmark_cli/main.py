@@ -18,6 +18,7 @@ from rich.console import Console
 
 import synthmark
 from synthmark.aigc import AIGCLabel
+from synthmark.audio import AudibleStyle
 from synthmark.errors import SynthmarkError
 from synthmark.formats import FORMATS
 from synthmark.image.visible import DEFAULT_HEIGHT, DEFAULT_SECOND_LINE, POSITIONS, LabelStyle
@@ -143,7 +144,24 @@ def cli() -> None:
 )
 @click.option("--c2pa-tsa", metavar="URL", help="Timestamp authority for the C2PA signature (network).")
 @click.option("--c2pa-thumbnail", is_flag=True, help="Embed a claim thumbnail (~40 ms and ~100 KB per 1080p image).")
-@click.option("--no-visible", is_flag=True, help="Skip the visible label (without --key: pixels untouched).")
+@click.option(
+    "--audible",
+    type=click.Choice(["rhythm", "voice"]),
+    default="rhythm",
+    show_default=True,
+    help="Audio files: the rhythm prompt (Morse 'AI') or the spoken prompt.",
+)
+@click.option(
+    "--at",
+    "audible_at",
+    type=click.Choice(["start", "end", "both"]),
+    default="start",
+    show_default=True,
+    help="Audio files: where the audible prompt goes.",
+)
+@click.option(
+    "--no-visible", is_flag=True, help="Skip the visible (audio: audible) label; without --key content is untouched."
+)
 @click.option("--no-metadata", is_flag=True, help="Skip the metadata label.")
 @click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
 @click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON.")
@@ -166,6 +184,8 @@ def label(
     c2pa_key: Path | None,
     c2pa_tsa: str | None,
     c2pa_thumbnail: bool,
+    audible: str,
+    audible_at: str,
     no_visible: bool,
     no_metadata: bool,
     force: bool,
@@ -195,6 +215,7 @@ def label(
         pairs = [(input, output)]
     try:
         style = None if no_visible else LabelStyle(text, second_line, position, height, plate, font)  # type: ignore[arg-type]
+        audible_style = None if no_visible else AudibleStyle(audible, audible_at)  # type: ignore[arg-type]
         key = None if key_file is None else load_key(key_file)
         signer = _signer(c2pa_cert, c2pa_key, c2pa_tsa)
     except SynthmarkError as exc:
@@ -214,6 +235,7 @@ def label(
                 dst,
                 aigc,
                 visible=style,
+                audible=audible_style,
                 metadata=not no_metadata,
                 key=key,
                 signer=signer,
@@ -422,9 +444,10 @@ def robustness(
     plot: Path | None,
     as_json: bool,
 ) -> None:
-    """Apply the image robustness suite to a marked FILE and report, per transformation,
-    whether the exact payload is still found, the bit accuracy and the pilot strength, plus
-    PSNR/SSIM against the unmarked image (with --embed or --original).
+    """Apply the robustness suite of FILE's modality (image or audio) to a marked FILE and
+    report, per transformation, whether the exact payload is still found, the bit accuracy and
+    the pilot strength, plus quality against the unmarked original (PSNR/SSIM for images, SNR
+    for audio; with --embed or --original).
 
     \b
     Exit codes:
@@ -432,34 +455,16 @@ def robustness(
       1  some transformation removed it
       2  an error (unreadable file, bad key, no watermark in FILE without --embed)
     """
-    import secrets
+    from synthmark.formats import read_bytes, sniff
 
-    from synthmark import image
-    from synthmark.image.watermark import detect_watermark, embed_watermark
-    from synthmark.payload import content_id
-    from synthmark.transforms.image import IMAGE_SUITE
-    from synthmark.transforms.report import evaluate_image, render_chart
-
-    unknown = [name for name in only if name not in IMAGE_SUITE]
-    if unknown:
-        _fail(f"unknown transformation(s) {', '.join(unknown)}; use: {' '.join(IMAGE_SUITE)}")
     try:
         key = load_key(key_file)
-        pixels = _rgb8(image.read_pixels(file))
-        reference = None if original is None else _rgb8(image.read_pixels(original))
-        if embed:
-            label = image.read_metadata(file).label
-            payload = content_id(label.produce_id) if label else secrets.randbits(64)
-            marked, reference = embed_watermark(pixels, key, payload), pixels
-        else:
-            found = detect_watermark(pixels, key)
-            if not found.found or found.content_id is None:
-                _fail(f"{file}: no watermark made with key {key.key_id}; pass --embed to mark a copy first")
-            marked, payload = pixels, found.content_id
-        if reference is not None and reference.shape != marked.shape:
-            _fail(f"{original}: the original is {reference.shape[1]}x{reference.shape[0]}, FILE is not")
-        report = evaluate_image(marked, key, payload, original=reference, names=list(only) or None, seed=seed)
+        modality = sniff(read_bytes(file), path=file).modality
+        run_suite = _audio_suite if modality == "audio" else _image_suite
+        report = run_suite(file, key, embed, original, list(only), seed)
         if plot is not None:
+            from synthmark.transforms.report import render_chart
+
             render_chart(report, plot)
     except SynthmarkError as exc:
         _fail(str(exc))
@@ -467,16 +472,70 @@ def robustness(
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:
         console = Console(highlight=False)
-        console.print(f"{file}: payload {payload:016x}, key {key.key_id}")
+        console.print(f"{file}: payload {report.payload:016x}, key {key.key_id}")
         if report.psnr is not None and report.ssim is not None:
             console.print(f"quality: PSNR {report.psnr:.2f} dB, SSIM {report.ssim:.4f}")
-        console.print(f"  {'transformation':<15} {'size':>11} {'exact':>6} {'bits':>6} {'pilot z':>8}")
+        if report.extra.get("snr") is not None:
+            console.print(f"quality: SNR {report.extra['snr']:.2f} dB")
+        console.print(f"  {'transformation':<15} {'size':>18} {'exact':>6} {'bits':>6} {'pilot z':>8}")
         for o in report.outcomes:
             mark = "[green]yes[/green]" if o.detected else "[red] no[/red]"
-            size = f"{o.size[1]}x{o.size[0]}"
-            console.print(f"  {o.name:<15} {size:>11}    {mark} {o.bit_accuracy:>6.1%} {o.pilot_z:>8.1f}")
+            console.print(f"  {o.name:<15} {o.size:>18}    {mark} {o.bit_accuracy:>6.1%} {o.pilot_z:>8.1f}")
         console.print(f"{report.survived} of {len(report.outcomes)} transformations keep the exact payload")
     sys.exit(EXIT_OK if report.survived == len(report.outcomes) else EXIT_UNLABELED)
+
+
+def _check_names(only: list[str], suite: Any) -> None:
+    unknown = [name for name in only if name not in suite]
+    if unknown:
+        _fail(f"unknown transformation(s) {', '.join(unknown)}; use: {' '.join(suite)}")
+
+
+def _payload_for(file: Path, modality: Any, key: Any, embed: bool, found: Any) -> int:
+    """The payload to test: a fresh one (or the ProduceID's) with --embed, else the one found."""
+    import secrets
+
+    from synthmark.payload import content_id
+
+    if embed:
+        label = modality.read_metadata(file).label
+        return content_id(label.produce_id) if label else secrets.randbits(64)
+    if not found.found or found.content_id is None:
+        _fail(f"{file}: no watermark made with key {key.key_id}; pass --embed to mark a copy first")
+    return int(found.content_id)
+
+
+def _image_suite(file: Path, key: Any, embed: bool, original: Path | None, only: list[str], seed: int) -> Any:
+    from synthmark import image
+    from synthmark.image.watermark import detect_watermark, embed_watermark
+    from synthmark.transforms.image import IMAGE_SUITE
+    from synthmark.transforms.report import evaluate_image
+
+    _check_names(only, IMAGE_SUITE)
+    pixels = _rgb8(image.read_pixels(file))
+    reference = None if original is None else _rgb8(image.read_pixels(original))
+    payload = _payload_for(file, image, key, embed, None if embed else detect_watermark(pixels, key))
+    marked = embed_watermark(pixels, key, payload) if embed else pixels
+    reference = pixels if embed else reference
+    if reference is not None and reference.shape != marked.shape:
+        _fail(f"{original}: the original is {reference.shape[1]}x{reference.shape[0]}, FILE is not")
+    return evaluate_image(marked, key, payload, original=reference, names=only or None, seed=seed)
+
+
+def _audio_suite(file: Path, key: Any, embed: bool, original: Path | None, only: list[str], seed: int) -> Any:
+    from synthmark import audio
+    from synthmark.transforms.audio import AUDIO_SUITE
+    from synthmark.transforms.report import evaluate_audio
+
+    _check_names(only, AUDIO_SUITE)
+    samples, rate = audio.read_samples(file)
+    reference = None if original is None else audio.read_samples(original)[0]
+    payload = _payload_for(file, audio, key, embed, None if embed else audio.detect_watermark(samples, rate, key))
+    marked = audio.embed_watermark(samples, rate, key, payload) if embed else samples
+    reference = samples if embed else reference
+    if reference is not None and reference.shape != marked.shape:
+        _fail(f"{original}: the original's length or channels differ from FILE's")
+    return evaluate_audio(marked, rate, key, payload, original=reference, names=only or None, seed=seed)
 
 
 def main() -> None:

@@ -53,8 +53,11 @@ __all__ = [
     "detect_watermark",
     "draw_label",
     "embed_watermark",
+    "find_explicit",
+    "find_watermark",
     "read_metadata",
     "read_pixels",
+    "relabel_content",
     "watermark_capacity",
     "write_metadata",
 ]
@@ -106,7 +109,7 @@ def load(source: Source) -> tuple[bytes, str | None]:
 
 def image_format(data: bytes, *, path: str | None) -> Format:
     """The image :class:`Format` of ``data``; non-image formats raise :class:`UnsupportedFormatError`."""
-    fmt = sniff(data[:16], path=path)
+    fmt = sniff(data, path=path)
     if fmt.modality != "image":
         raise UnsupportedFormatError(
             f"{fmt.media_type} is not an image", path=path, fix="use the codec for its modality"
@@ -256,3 +259,19 @@ def read_pixels(source: Source) -> np.ndarray:
     if image.mode not in _MARKABLE:
         image = image.convert("RGBA" if "A" in image.mode or "transparency" in image.info else "RGB")
     return np.asarray(image, dtype=np.uint16) if image.mode == "I;16" else np.asarray(image)
+
+
+#: The modality-neutral name the labeling pipeline calls.
+relabel_content = relabel_pixels
+
+
+def find_watermark(source: Source, keys: list[WatermarkKey]) -> Any:
+    """:func:`detect_watermark` on a file's decoded pixels."""
+    from synthmark.image.watermark import detect_watermark
+
+    return detect_watermark(read_pixels(source), keys)
+
+
+def find_explicit(source: Source) -> dict[str, Any]:
+    """The explicit-label evidence of an image file: not read yet (text recognition)."""
+    return {"found": False, "checked": False, "reason": "visible labels in images are not read yet"}

@@ -18,19 +18,20 @@ from synthmark.payload import ID_BITS
 from synthmark.transforms.image import IMAGE_SUITE
 from synthmark.transforms.quality import psnr, ssim
 
-__all__ = ["Outcome", "RobustnessReport", "evaluate_image", "render_chart"]
+__all__ = ["Outcome", "RobustnessReport", "evaluate_audio", "evaluate_image", "render_chart"]
 
 
 @dataclass(frozen=True)
 class Outcome:
     """One transformation: ``detected`` (exact payload found), ``bit_accuracy`` of the decoded
-    64-bit id in [0, 1], the pilot's z-score, the attacked size and the detection time."""
+    64-bit id in [0, 1], the pilot's z-score, the attacked size (``"1920x1080"`` or
+    ``"30.0 s @ 44100 Hz"``) and the detection time."""
 
     name: str
     detected: bool
     bit_accuracy: float
     pilot_z: float
-    size: tuple[int, int]
+    size: str
     seconds: float
 
 
@@ -55,6 +56,7 @@ class RobustnessReport:
             "key_id": self.key_id,
             "psnr": self.psnr,
             "ssim": self.ssim,
+            "snr": self.extra.get("snr"),
             "survived": self.survived,
             "transformations": [
                 {
@@ -62,8 +64,7 @@ class RobustnessReport:
                     "detected": o.detected,
                     "bit_accuracy": round(o.bit_accuracy, 4),
                     "pilot_z": round(o.pilot_z, 2),
-                    "width": o.size[1],
-                    "height": o.size[0],
+                    "size": o.size,
                     "seconds": round(o.seconds, 4),
                 }
                 for o in self.outcomes
@@ -87,20 +88,42 @@ def evaluate_image(
         attacked = IMAGE_SUITE[name](marked, np.random.default_rng([seed, index]))
         start = time.perf_counter()
         report = detect_watermark(attacked, key)
-        seconds = time.perf_counter() - start
-        wrong = ID_BITS / 2 if report.raw_id is None else bin(report.raw_id ^ payload).count("1")
-        outcomes.append(
-            Outcome(
-                name,
-                report.found and report.content_id == payload,
-                1.0 - wrong / ID_BITS,
-                report.pilot_z,
-                attacked.shape[:2],
-                seconds,
-            )
-        )
+        size = f"{attacked.shape[1]}x{attacked.shape[0]}"
+        outcomes.append(_outcome(name, report, payload, size, time.perf_counter() - start))
     quality = (None, None) if original is None else (psnr(original, marked), ssim(original, marked))
     return RobustnessReport(payload, key.key_id, outcomes, *quality)
+
+
+def _outcome(name: str, report: Any, payload: int, size: str, seconds: float) -> Outcome:
+    wrong = ID_BITS / 2 if report.raw_id is None else bin(report.raw_id ^ payload).count("1")
+    detected = bool(report.found and report.content_id == payload)
+    return Outcome(name, detected, 1.0 - wrong / ID_BITS, float(report.pilot_z), size, seconds)
+
+
+def evaluate_audio(
+    marked: np.ndarray,
+    sample_rate: int,
+    key: WatermarkKey,
+    payload: int,
+    *,
+    original: np.ndarray | None = None,
+    names: list[str] | None = None,
+    seed: int = 0,
+) -> RobustnessReport:
+    """The audio suite against ``marked`` ((n, channels) float32 at ``sample_rate``); quality
+    is the SNR (dB) against ``original``, reported in the ``psnr`` field's place as ``snr``."""
+    from synthmark.audio.watermark import detect_watermark as detect_audio
+    from synthmark.transforms.audio import AUDIO_SUITE, snr_db
+
+    outcomes = []
+    for index, name in enumerate(names or list(AUDIO_SUITE)):
+        attacked, rate = AUDIO_SUITE[name](marked, sample_rate, np.random.default_rng([seed, index]))
+        start = time.perf_counter()
+        report = detect_audio(attacked, rate, key)
+        size = f"{len(attacked) / rate:.1f} s @ {rate} Hz"
+        outcomes.append(_outcome(name, report, payload, size, time.perf_counter() - start))
+    extra = {} if original is None else {"snr": snr_db(original, marked)}
+    return RobustnessReport(payload, key.key_id, outcomes, extra=extra)
 
 
 def render_chart(report: RobustnessReport, path: str | os.PathLike[str]) -> None:

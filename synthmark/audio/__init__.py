@@ -1,0 +1,173 @@
+"""Audio: the audible label, the invisible watermark and the metadata label for WAV, MP3, FLAC,
+Ogg (Vorbis/Opus) and M4A.
+
+The verbs every modality shares:
+
+* :func:`add_audible_label` — the rhythm ("short-long-short-short") or spoken prompt of
+  GB 45438 5.3, pure on sample arrays; :func:`find_rhythm_prompt` finds it again;
+* :func:`embed_watermark` / :func:`detect_watermark` — the keyed watermark, pure on arrays
+  (``(n, channels)`` float32 in [-1, 1] or int16, with the sample rate), and
+  :class:`StreamingEmbedder` for live audio;
+* :func:`read_metadata` / :func:`write_metadata` — the AIGC label in the container, without
+  re-encoding the audio.
+
+PyAV (FFmpeg) and mutagen are imported on first use.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal
+
+import numpy as np
+
+from synthmark.aigc import AIGCLabel
+from synthmark.audio.watermark import AudioWatermarkReport, StreamingEmbedder, detect_watermark, embed_watermark
+from synthmark.errors import MetadataError, UnsupportedFormatError
+from synthmark.keys import WatermarkKey
+from synthmark.metadata import MetadataReading, interpret
+
+if TYPE_CHECKING:
+    from synthmark.audio.audible import add_audible_label, find_rhythm_prompt
+
+__all__ = [
+    "AudibleStyle",
+    "AudioWatermarkReport",
+    "Mark",
+    "StreamingEmbedder",
+    "add_audible_label",
+    "detect_watermark",
+    "embed_watermark",
+    "find_rhythm_prompt",
+    "find_watermark",
+    "read_metadata",
+    "relabel_content",
+    "write_metadata",
+]
+
+_AUDIBLE_NAMES = {"add_audible_label", "find_rhythm_prompt"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _AUDIBLE_NAMES:
+        from synthmark.audio import audible
+
+        return getattr(audible, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+Source = str | os.PathLike[str] | bytes | BinaryIO
+
+
+@dataclass(frozen=True)
+class AudibleStyle:
+    """The audible label: ``kind`` "rhythm" (Morse "AI", 120 ms unit at 1046.5 Hz) or "voice"
+    (the bundled spoken "人工智能生成", or English with ``language="en"``), placed ``at`` "start",
+    "end", "both" or a time in seconds, ``gap`` seconds of silence from the programme."""
+
+    kind: Literal["rhythm", "voice"] = "rhythm"
+    at: Literal["start", "end", "both"] | float = "start"
+    language: str = "zh"
+    gap: float = 0.2
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A watermark to embed: the key and the 64-bit content id."""
+
+    key: WatermarkKey
+    content_id: int
+
+
+def _load(source: Source) -> tuple[bytes, str | None]:
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return bytes(source), None
+    if isinstance(source, (str, os.PathLike)):
+        from synthmark.formats import read_bytes  # not at import: formats reads this package's magic table
+
+        return read_bytes(source), os.fspath(source)
+    name = getattr(source, "name", None)
+    return source.read(), name if isinstance(name, str) else None
+
+
+def audio_format(data: bytes, *, path: str | None) -> Any:
+    """The audio :class:`~synthmark.formats.Format` of ``data``; other media raise
+    :class:`UnsupportedFormatError`."""
+    from synthmark.formats import sniff
+
+    fmt = sniff(data, path=path)
+    if fmt.modality != "audio":
+        raise UnsupportedFormatError(f"{fmt.media_type} is not audio", path=path, fix="use the codec for its modality")
+    return fmt
+
+
+def read_metadata(source: Source, *, strict: bool = False) -> MetadataReading:
+    """The AIGC metadata label of an audio file, read leniently (problems reported, not raised)."""
+    data, path = _load(source)
+    fmt = audio_format(data, path=path)
+    return interpret(fmt.module().read_carriers(data, path=path), strict=strict)
+
+
+def write_metadata(source: Source, label: AIGCLabel) -> bytes:
+    """The file's bytes with exactly one AIGC label; the audio frames are not re-encoded and
+    other tags are kept. The label is read back before returning."""
+    data, path = _load(source)
+    label.checked()
+    codec = audio_format(data, path=path).module()
+    out: bytes = codec.write_label(data, label, path=path)
+    reading = interpret(codec.read_carriers(out, path=path))
+    if reading.label != label or any(r.label not in (None, label) for r in reading.carriers):
+        raise MetadataError("the label did not read back as written", path=path, fix="report this file to synthmark")
+    return out
+
+
+def relabel_content(
+    data: bytes, style: AudibleStyle | None, mark: Mark | None = None, *, path: str | None = None
+) -> tuple[bytes, None]:
+    """Add the audible label and/or the watermark, then re-encode once in the input's format,
+    sample rate, channel layout and (lossy) bit rate. The metadata label is written after this
+    by the caller; other tags of the input are not carried across a re-encode."""
+    from synthmark.audio._io import decode_audio, encode_audio
+
+    fmt = audio_format(data, path=path)
+    fmt.module().check(data, path=path)
+    samples, info = decode_audio(data, path=path)
+    if style is not None:
+        from synthmark.audio.audible import add_audible_label
+
+        samples = add_audible_label(
+            samples, info.sample_rate, kind=style.kind, at=style.at, language=style.language, gap=style.gap
+        )
+    if mark is not None:
+        samples = embed_watermark(samples, info.sample_rate, mark.key, mark.content_id)
+    return encode_audio(samples, info), None
+
+
+def read_samples(source: Source) -> tuple[np.ndarray, int]:
+    """Decoded samples ``(n, channels)`` float32 and the sample rate."""
+    from synthmark.audio._io import decode_audio
+
+    data, path = _load(source)
+    samples, info = decode_audio(data, path=path)
+    return samples, info.sample_rate
+
+
+def find_watermark(source: Source, keys: list[WatermarkKey]) -> AudioWatermarkReport:
+    """:func:`detect_watermark` on a file."""
+    samples, rate = read_samples(source)
+    return detect_watermark(samples, rate, keys)
+
+
+def find_explicit(source: Source) -> dict[str, Any]:
+    """The explicit-label evidence of a file: where the rhythm prompt is, if anywhere."""
+    from synthmark.audio.audible import find_rhythm_prompt
+
+    samples, rate = read_samples(source)
+    matches = find_rhythm_prompt(samples, rate)
+    return {
+        "found": bool(matches),
+        "checked": True,
+        "kind": "rhythm prompt" if matches else None,
+        "where": [{"start": round(m.start, 3), "end": round(m.end, 3)} for m in matches],
+    }

@@ -1,0 +1,699 @@
+"""The explicit audio label of GB 45438-2025 clause 5.3: a rhythm prompt or a voice prompt.
+
+* :func:`rhythm_prompt` makes the rhythm "short-long-short-short" (Morse ``·−··``, read as "AI"):
+  short = 1 unit, long = 3 units, 1-unit gaps (no Morse letter gap, as the public
+  implementation the spec cites does), a sine tone with 5 ms raised-cosine fades.
+* :func:`voice_prompt` gives the bundled spoken clip: Mandarin "人工智能生成" (both required
+  elements) or the English "AI generated content" (``language="en"``), resampled to any rate.
+* :func:`add_audible_label` puts a prompt at the start, the end, both, or a position in the
+  middle of a programme, with silence between, 10 ms fades at every join, and the prompt's
+  loudness matched to the programme's.
+* :func:`label_turn` gives just the prompt segment for one turn of a voice assistant or a
+  streaming TTS backend, ready to be played before (or after) the turn.
+* :func:`find_rhythm_prompt` finds rhythm prompts of any unit (60-200 ms) and tone (300-4000 Hz).
+
+Arrays are ``(n,)`` or ``(n, channels)`` (frames first, as soundfile and PyAV's packed layout),
+``float32``/``float64`` in [-1, 1] or ``int16``; results have the input's dtype and shape kind, and
+inputs are never modified. Levels are RMS in dBFS with a full-scale square wave at 0 dB (a
+full-scale sine is -3 dB), measured on the signal's active parts by :func:`active_level`.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import math
+import wave
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from synthmark.errors import RenderError
+
+__all__ = [
+    "DEFAULT_FREQUENCY",
+    "DEFAULT_LEVEL_DB",
+    "DEFAULT_UNIT",
+    "PATTERN",
+    "VOICE_LANGUAGES",
+    "RhythmMatch",
+    "active_level",
+    "add_audible_label",
+    "find_rhythm_prompt",
+    "label_turn",
+    "rhythm_prompt",
+    "voice_prompt",
+]
+
+Float = npt.NDArray[np.float64]
+Runs = list[tuple[int, int]]
+
+#: Tone lengths of the rhythm in units (short, long, short, short); the gaps are 1 unit each.
+PATTERN = (1, 3, 1, 1)
+#: Default unit (seconds) and tone (Hz, C6): 9 units = 1.08 s in all.
+DEFAULT_UNIT = 0.12
+DEFAULT_FREQUENCY = 1046.5
+#: Prompt level (dBFS RMS of its active parts) when there is nothing to match.
+DEFAULT_LEVEL_DB = -20.0
+#: Languages of the bundled voice prompts and their texts.
+VOICE_LANGUAGES = {"zh": "人工智能生成", "en": "AI generated content"}
+#: Largest sample magnitude a prompt is given; a louder match is turned down to this (-1 dBFS).
+PEAK_LIMIT = 10 ** (-1 / 20)
+
+_TONE_FADE = 0.005
+_JOIN_FADE = 0.010
+_VOICE_FILES = {"zh": "voice_zh.wav", "en": "voice_en.wav"}
+# Loudness meter: 50 ms blocks, absolute gate -70 dBFS, relative gate 20 dB under the gated mean.
+_BLOCK = 0.05
+_ABSOLUTE_GATE_DB = -70.0
+_RELATIVE_GATE_DB = -20.0
+# Detector: analysis at 12 kHz, 25 ms Hann windows every 5 ms.
+_ANALYSIS_RATE = 12_000
+_HOP = 0.005
+_WINDOW = 0.025
+_UNITS = (0.060, 0.200)
+_FREQUENCIES = (300.0, 4000.0)
+_MIN_CORRELATION = 0.78
+_MIN_CONTRAST_DB = 4.0
+_DETECT_BLOCK = 30.0
+_MIN_SEPARATION_DB = 3.0
+_MAX_SPREAD_DB = 6.0
+
+
+# ---------------------------------------------------------------------------------------------
+# Arrays in and out
+
+
+def _check_rate(sample_rate: int) -> int:
+    if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) or sample_rate < 1000:
+        raise RenderError(f"invalid sample rate {sample_rate!r}", fix="pass the rate in Hz as an int >= 1000")
+    return int(sample_rate)
+
+
+def _as_float(samples: np.ndarray, what: str = "samples") -> Float:
+    """``samples`` as float64 ``(n, channels)`` in [-1, 1] (a new array)."""
+    if not isinstance(samples, np.ndarray):
+        raise RenderError(f"{what} must be a numpy array, not {type(samples).__name__}", fix="pass an ndarray")
+    if samples.ndim not in (1, 2) or (samples.ndim == 2 and samples.shape[1] < 1):
+        raise RenderError(f"unsupported {what} shape {samples.shape}", fix="pass (n,) or (n, channels)")
+    if samples.dtype == np.int16:
+        out = samples.astype(np.float64) / 32768.0
+    elif samples.dtype in (np.float32, np.float64):
+        out = samples.astype(np.float64)
+    else:
+        raise RenderError(f"unsupported {what} dtype {samples.dtype}", fix="pass float32/float64 in [-1, 1] or int16")
+    return out if out.ndim == 2 else out[:, None]
+
+
+def _restore(out: Float, like: np.ndarray) -> np.ndarray:
+    """``out`` (float64, 2-D) in ``like``'s dtype and dimensionality."""
+    if like.dtype == np.int16:
+        result: np.ndarray = np.clip(np.round(out * 32768.0), -32768, 32767).astype(np.int16)
+    else:
+        result = out.astype(like.dtype)
+    return result[:, 0] if like.ndim == 1 else result
+
+
+def _fade(x: Float, *, fade_in: int = 0, fade_out: int = 0) -> Float:
+    """A copy of ``x`` with raised-cosine fades of the given lengths (samples) at its ends."""
+    out: Float = x.copy()
+    for length, at_start in ((fade_in, True), (fade_out, False)):
+        n = min(length, len(out))
+        if n <= 0:
+            continue
+        ramp = 0.5 - 0.5 * np.cos(np.pi * np.arange(n) / n)
+        if at_start:
+            out[:n] *= ramp[:, None]
+        else:
+            out[len(out) - n :] *= ramp[::-1, None]
+    return out
+
+
+def active_level(samples: np.ndarray, sample_rate: int) -> float:
+    """RMS level (dBFS, full-scale square = 0 dB) of the active parts of ``samples``.
+
+    The signal (all channels' power averaged) is cut into 50 ms blocks; blocks under -70 dBFS
+    and then blocks more than 20 dB under the mean of the rest are left out, as in ITU-R BS.1770
+    gating, so pauses do not lower the figure. ``-inf`` for silence.
+    """
+    x = _as_float(samples)
+    return _level(x, _check_rate(sample_rate))
+
+
+def _level(x: Float, sample_rate: int) -> float:
+    if len(x) == 0:
+        return -math.inf
+    power = np.mean(x * x, axis=1)
+    block = max(1, round(sample_rate * _BLOCK))
+    full = len(power) // block
+    blocks = power[: full * block].reshape(full, block).mean(axis=1)
+    if len(power) > full * block:
+        blocks = np.append(blocks, power[full * block :].mean())
+    gated = blocks[blocks > 10 ** (_ABSOLUTE_GATE_DB / 10)]
+    if len(gated) == 0:
+        return -math.inf
+    gated = gated[gated > gated.mean() * 10 ** (_RELATIVE_GATE_DB / 10)]
+    return float(10 * np.log10(gated.mean()))
+
+
+def _set_level(prompt: Float, sample_rate: int, target_db: float) -> Float:
+    current = _level(prompt, sample_rate)
+    if not math.isfinite(current):
+        raise RenderError("the prompt is silent", fix="pass a prompt clip with sound in it")
+    scaled = prompt * 10 ** ((target_db - current) / 20)
+    peak = float(np.max(np.abs(scaled))) if scaled.size else 0.0
+    return scaled * (PEAK_LIMIT / peak) if peak > PEAK_LIMIT else scaled
+
+
+# ---------------------------------------------------------------------------------------------
+# The prompts
+
+
+def _tone_spans(unit: float, letter_gap: int = 1) -> list[tuple[float, float]]:
+    """(start, length) of each tone in units."""
+    spans = []
+    at = 0.0
+    for i, length in enumerate(PATTERN):
+        spans.append((at, float(length)))
+        at += length + (letter_gap if i == 1 else 1)
+    return spans
+
+
+def rhythm_prompt(
+    sample_rate: int,
+    *,
+    unit: float = DEFAULT_UNIT,
+    frequency: float = DEFAULT_FREQUENCY,
+    level_db: float = DEFAULT_LEVEL_DB,
+    channels: int = 1,
+) -> np.ndarray:
+    """The rhythm prompt "short-long-short-short" as float32 ``(n, channels)``.
+
+    Parameters
+    ----------
+    sample_rate:
+        Output rate in Hz.
+    unit:
+        Length of a short tone, and of every gap, in seconds (default 0.12; 0.02-1.0). A long
+        tone is 3 units; the whole prompt is 9 units (1.08 s by default), starting and ending
+        with sound.
+    frequency:
+        Tone frequency in Hz (default 1046.5, C6), under half the sample rate.
+    level_db:
+        RMS of the tones in dBFS (full-scale square = 0 dB; default -20, a sine peak of 0.14).
+    channels:
+        Number of identical channels.
+
+    Examples
+    --------
+    >>> prompt = rhythm_prompt(48000)
+    >>> prompt.shape, prompt.dtype
+    ((51840, 1), dtype('float32'))
+    """
+    rate = _check_rate(sample_rate)
+    if not 0.02 <= unit <= 1.0:
+        raise RenderError(f"rhythm unit {unit!r} s is out of range", fix="use 0.02 to 1.0 s (default 0.12)")
+    if not 20.0 <= frequency < rate / 2:
+        raise RenderError(f"tone frequency {frequency!r} Hz is out of range", fix=f"use 20 Hz to {rate // 2} Hz")
+    if not -120.0 <= level_db <= 0.0:
+        raise RenderError(f"level {level_db!r} dBFS is out of range", fix="use -120 to 0 dBFS")
+    if channels < 1:
+        raise RenderError(f"invalid channel count {channels!r}", fix="use 1 or more")
+    total = round(9 * unit * rate)
+    out = np.zeros(total)
+    amplitude = math.sqrt(2) * 10 ** (level_db / 20)
+    fade = round(_TONE_FADE * rate)
+    for start, length in _tone_spans(unit):
+        begin, count = round(start * unit * rate), round(length * unit * rate)
+        tone = amplitude * np.sin(2 * np.pi * frequency * np.arange(count) / rate)
+        out[begin : begin + count] = _fade(tone[:, None], fade_in=fade, fade_out=fade)[:, 0]
+    return np.repeat(out[:, None], channels, axis=1).astype(np.float32)
+
+
+@lru_cache(maxsize=4)
+def _voice_clip(language: str) -> tuple[bytes, int]:
+    name = _VOICE_FILES.get(language)
+    if name is None:
+        raise RenderError(
+            f"no bundled voice prompt for language {language!r}",
+            fix=f"use one of {', '.join(_VOICE_FILES)}, or pass your own clip with prompt=",
+        )
+    raw = (resources.files("synthmark.audio") / "prompts" / name).read_bytes()
+    with wave.open(io.BytesIO(raw)) as clip:
+        return clip.readframes(clip.getnframes()), clip.getframerate()
+
+
+def _resample(x: Float, source: int, target: int) -> Float:
+    """Band-limited resampling by zero-padding or truncating the spectrum (the clips start and
+    end in silence, so the FFT's periodic extension adds nothing)."""
+    if source == target or len(x) == 0:
+        same: Float = x.copy()
+        return same
+    count = max(1, round(len(x) * target / source))
+    spectrum = np.fft.rfft(x, axis=0)
+    resized = np.zeros((count // 2 + 1, x.shape[1]), dtype=complex)
+    keep = min(len(spectrum), len(resized))
+    resized[:keep] = spectrum[:keep]
+    return np.fft.irfft(resized, count, axis=0) * (count / len(x))
+
+
+def voice_prompt(sample_rate: int, *, language: str = "zh", channels: int = 1) -> np.ndarray:
+    """The bundled voice prompt as float32 ``(n, channels)`` at ``sample_rate``.
+
+    ``language="zh"``: "人工智能生成" (2.7 s, 136 characters/min); ``"en"``: "AI generated
+    content" (1.7 s). Both are espeak-ng speech stored at 16 kHz (see ``prompts/README.md``),
+    peak-normalised to -3 dBFS; :func:`add_audible_label` sets their loudness.
+
+    Examples
+    --------
+    >>> voice_prompt(16000).shape
+    (43123, 1)
+    """
+    rate = _check_rate(sample_rate)
+    if channels < 1:
+        raise RenderError(f"invalid channel count {channels!r}", fix="use 1 or more")
+    frames, source = _voice_clip(language)
+    clip = (np.frombuffer(frames, dtype="<i2").astype(np.float64) / 32768.0)[:, None]
+    mono = _resample(clip, source, rate)
+    return np.repeat(mono, channels, axis=1).astype(np.float32)
+
+
+# ---------------------------------------------------------------------------------------------
+# Placing prompts
+
+
+Kind = Literal["rhythm", "voice"]
+Level = Literal["match"] | float
+
+
+def _prompt(
+    programme: Float,
+    sample_rate: int,
+    *,
+    kind: str,
+    language: str,
+    prompt: np.ndarray | None,
+    level: Level,
+) -> Float:
+    """The prompt for ``programme``'s channels, leveled and faded (float64, 2-D)."""
+    channels = programme.shape[1]
+    if prompt is not None:
+        clip = _as_float(prompt, "prompt")
+        if clip.shape[1] == 1 and channels > 1:
+            clip = np.repeat(clip, channels, axis=1)
+        if clip.shape[1] != channels:
+            raise RenderError(
+                f"prompt has {clip.shape[1]} channels, the programme {channels}", fix="pass a mono or matching prompt"
+            )
+        fade = round(_JOIN_FADE * sample_rate)
+        clip = _fade(clip, fade_in=fade, fade_out=fade)
+    elif kind == "rhythm":
+        clip = rhythm_prompt(sample_rate, channels=channels).astype(np.float64)
+    elif kind == "voice":
+        clip = voice_prompt(sample_rate, language=language, channels=channels).astype(np.float64)
+    else:
+        raise RenderError(f"unknown prompt kind {kind!r}", fix="use 'rhythm' or 'voice', or pass prompt=")
+    if isinstance(level, str):
+        if level != "match":
+            raise RenderError(f"unknown level {level!r}", fix="use 'match' or a level in dBFS")
+        target = _level(programme, sample_rate)
+        if not math.isfinite(target):
+            target = DEFAULT_LEVEL_DB
+    elif isinstance(level, (int, float)) and not isinstance(level, bool) and -120.0 <= level <= 0.0:
+        target = float(level)
+    else:
+        raise RenderError(f"invalid level {level!r}", fix="use 'match' or a level from -120 to 0 dBFS")
+    return _set_level(clip, sample_rate, target)
+
+
+def _gap(gap: float, sample_rate: int, channels: int) -> Float:
+    if isinstance(gap, bool) or not isinstance(gap, (int, float)) or not 0.0 <= gap <= 60.0:
+        raise RenderError(f"invalid gap {gap!r} s", fix="use 0 to 60 seconds")
+    return np.zeros((round(gap * sample_rate), channels))
+
+
+def add_audible_label(
+    samples: np.ndarray,
+    sample_rate: int,
+    *,
+    kind: Kind = "rhythm",
+    at: Literal["start", "end", "both"] | float = "start",
+    gap: float = 0.2,
+    language: str = "zh",
+    prompt: np.ndarray | None = None,
+    level: Level = "match",
+) -> np.ndarray:
+    """``samples`` with an audible AI prompt inserted (GB 45438-2025 5.3).
+
+    Parameters
+    ----------
+    samples:
+        The programme, ``(n,)`` or ``(n, channels)``, float32/float64 in [-1, 1] or int16. Not
+        modified.
+    sample_rate:
+        Its rate in Hz.
+    kind:
+        ``"rhythm"`` (:func:`rhythm_prompt`, default) or ``"voice"`` (:func:`voice_prompt`).
+    at:
+        ``"start"`` (default), ``"end"``, ``"both"``, or a position in seconds from 0 to the
+        programme's duration where the programme is split for the prompt.
+    gap:
+        Silence in seconds between the prompt and the programme on each side (default 0.2).
+    language:
+        Voice prompt language, ``"zh"`` (default) or ``"en"``.
+    prompt:
+        Your own prompt clip (mono or with the programme's channels, same rate); it replaces
+        ``kind``. It must itself be a compliant voice or rhythm prompt.
+    level:
+        ``"match"`` (default): the prompt gets the RMS level of the programme's active parts
+        (see :func:`active_level`; -20 dBFS for a silent programme); or a level in dBFS. A prompt
+        whose peak would pass -1 dBFS is turned down to it.
+
+    Returns
+    -------
+    numpy.ndarray
+        A new array, longer than ``samples``, with the same dtype, dimensionality and channels.
+        The programme's samples are copied unchanged except for 10 ms raised-cosine fades where
+        it meets a gap, so no join clicks.
+
+    Examples
+    --------
+    >>> programme = np.zeros((48000, 2), dtype=np.float32)
+    >>> add_audible_label(programme, 48000).shape  # 1.08 s prompt + 0.2 s gap + 1 s
+    (109440, 2)
+    """
+    rate = _check_rate(sample_rate)
+    x = _as_float(samples)
+    clip = _prompt(x, rate, kind=kind, language=language, prompt=prompt, level=level)
+    silence = _gap(gap, rate, x.shape[1])
+    fade = round(_JOIN_FADE * rate)
+    if at == "start":
+        parts = [clip, silence, _fade(x, fade_in=fade)]
+    elif at == "end":
+        parts = [_fade(x, fade_out=fade), silence, clip]
+    elif at == "both":
+        parts = [clip, silence, _fade(x, fade_in=fade, fade_out=fade), silence, clip]
+    elif isinstance(at, (int, float)) and not isinstance(at, bool) and 0 <= at <= len(x) / rate:
+        split = round(at * rate)
+        before, after = x[:split], x[split:]
+        parts = [clip, silence] if len(before) == 0 else [_fade(before, fade_out=fade), silence, clip]
+        if len(after):
+            parts += [silence, _fade(after, fade_in=fade)]
+    else:
+        raise RenderError(
+            f"invalid prompt position {at!r}",
+            fix=f"use 'start', 'end', 'both' or seconds from 0 to {len(x) / rate:.3f}",
+        )
+    return _restore(np.concatenate(parts), samples)
+
+
+def label_turn(
+    samples: np.ndarray | None,
+    sample_rate: int,
+    *,
+    kind: Kind = "rhythm",
+    position: Literal["before", "after"] = "before",
+    gap: float = 0.2,
+    language: str = "zh",
+    prompt: np.ndarray | None = None,
+    level: Level = "match",
+    channels: int = 1,
+    dtype: npt.DTypeLike = np.float32,
+) -> np.ndarray:
+    """The prompt segment for one turn of a voice assistant or streaming TTS (GB 45438 5.3: "in
+    voice assistants, per turn").
+
+    Returns the prompt followed by ``gap`` seconds of silence (``position="before"``) or preceded
+    by it (``"after"``), ready to be played or concatenated next to the turn, so a streaming
+    backend never needs the whole turn. ``samples`` is the turn, or just its first chunk: only
+    its level (``level="match"``), channels and dtype are used; with ``samples=None`` the segment
+    has ``channels`` and ``dtype`` and the prompt sits at ``level`` (-20 dBFS for ``"match"``).
+    The segment starts and ends in silence; a turn that does not start or end near silence
+    should be faded by the caller. Other options are those of :func:`add_audible_label`.
+
+    Examples
+    --------
+    >>> segment = label_turn(None, 24000)
+    >>> segment.shape, segment.dtype
+    ((30720, 1), dtype('float32'))
+    """
+    rate = _check_rate(sample_rate)
+    if samples is None:
+        if channels < 1:
+            raise RenderError(f"invalid channel count {channels!r}", fix="use 1 or more")
+        like = np.zeros((0, channels), dtype=dtype)
+    else:
+        like = samples
+    x = _as_float(like)
+    clip = _prompt(x, rate, kind=kind, language=language, prompt=prompt, level=level)
+    silence = _gap(gap, rate, x.shape[1])
+    if position == "before":
+        segment = np.concatenate([clip, silence])
+    elif position == "after":
+        segment = np.concatenate([silence, clip])
+    else:
+        raise RenderError(f"invalid turn position {position!r}", fix="use 'before' or 'after'")
+    return _restore(segment, like)
+
+
+# ---------------------------------------------------------------------------------------------
+# Finding rhythm prompts
+
+
+@dataclass(frozen=True)
+class RhythmMatch:
+    """One rhythm prompt found: ``start``/``end`` in seconds from the start of the input (first
+    tone onset to last tone end), tone ``frequency`` in Hz, ``unit`` in seconds, and
+    ``confidence`` in [0, 1] (the correlation of the tone's on/off envelope with the rhythm)."""
+
+    start: float
+    end: float
+    frequency: float
+    unit: float
+    confidence: float
+
+
+def _mono(samples: np.ndarray) -> Float:
+    x = _as_float(samples)
+    mono: Float = x.mean(axis=1)
+    return mono
+
+
+def _levels(x: Float, lo_bin: int, hi_bin: int, n_fft: int, hop: int, window: int) -> tuple[Float, Float]:
+    """(magnitude spectrogram, tone envelope in dB) for bins lo_bin..hi_bin (frames x bins).
+
+    The envelope is each bin's level (the louder of it and its two neighbours, so a tone between
+    bins counts fully) in dB over the block's median level (or its peak level - 60 dB if higher),
+    clipped to [0, 40]."""
+    padded = np.pad(x, (window // 2, window // 2))
+    count = 1 + max(0, len(padded) - window) // hop
+    frames = np.lib.stride_tricks.sliding_window_view(padded, window)[::hop][:count]
+    spectrum = np.abs(np.fft.rfft(frames * np.hanning(window), n_fft, axis=1))
+    level = 20 * np.log10(spectrum[:, lo_bin - 1 : hi_bin + 2] + 1e-9)
+    peak = np.maximum(level[:, 1:-1], np.maximum(level[:, :-2], level[:, 2:]))
+    floor = max(float(np.median(level)), float(level.max()) - 60.0)  # digital silence is no floor
+    return spectrum[:, lo_bin : hi_bin + 1], np.clip(peak - floor, 0.0, 40.0)
+
+
+def _template(unit: int, letter_gap: int) -> tuple[Float, int]:
+    """On/off template (frames) of the rhythm with 2 units of silence on each side; offset of
+    the first tone."""
+    spans = _tone_spans(1.0, letter_gap)
+    length = int(spans[-1][0] + spans[-1][1]) + 4
+    template = np.zeros(length * unit)
+    for start, size in spans:
+        template[int(start + 2) * unit : int(start + 2 + size) * unit] = 1.0
+    return template, 2 * unit
+
+
+def _segments(template: Float, trim: int) -> tuple[Runs, Runs]:
+    """(tone runs, silent runs) of a template as (start, end) frames, ``trim`` frames shorter at
+    each end so the analysis window's smear at the edges is left out."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[-1.0], template, [-1.0]])))
+    on: Runs = []
+    off: Runs = []
+    for begin, end in itertools.pairwise(edges):
+        run = (int(begin) + trim, int(end) - trim)
+        if run[1] > run[0]:
+            (on if template[begin] > 0.5 else off).append(run)
+    return on, off
+
+
+def _separation(column: npt.NDArray[np.floating], start: int, on: Runs, off: Runs) -> tuple[float, float]:
+    """(quietest tone minus loudest silence, loudest tone minus quietest tone) in dB."""
+    tones = [float(column[start + a : start + b].mean()) for a, b in on]
+    gaps = [float(column[start + a : start + b].mean()) for a, b in off]
+    return min(tones) - max(gaps), max(tones) - min(tones)
+
+
+def _detect_block(
+    x: Float, rate: int, offset: float, units: list[int], freq_range: tuple[float, float]
+) -> list[tuple[float, RhythmMatch]]:
+    """Rhythm prompts in one block of mono audio at the analysis rate, with their scores."""
+    hop = round(rate * _HOP)
+    window = round(rate * _WINDOW)
+    n_fft = 1 << (window - 1).bit_length()
+    lo_bin = max(1, math.floor(freq_range[0] * n_fft / rate))
+    hi_bin = min(n_fft // 2 - 2, math.ceil(freq_range[1] * n_fft / rate))
+    spectrum, levels = _levels(x, lo_bin, hi_bin, n_fft, hop, window)
+    pad = 2 * max(units)
+    envelope = np.pad(levels, ((pad, pad), (0, 0))).astype(np.float32)
+    frames = len(envelope)
+    size = 1 << (frames + 16 * max(units)).bit_length()
+    env_spectrum = np.fft.rfft(envelope, size, axis=0)
+    zero = np.zeros((1, envelope.shape[1]))
+    sums = np.concatenate([zero, np.cumsum(envelope, axis=0, dtype=np.float64)])
+    squares = np.concatenate([zero, np.cumsum(np.square(envelope, dtype=np.float64), axis=0)])
+    trim = max(1, window // hop // 2)
+    found: list[tuple[float, RhythmMatch]] = []
+    for unit in units:
+        for letter_gap in (1, 3):
+            template, lead = _template(unit, letter_gap)
+            length = len(template)
+            if length > frames:
+                continue
+            on = float(template.sum())
+            centred = (template - on / length).astype(np.float32)
+            norm = float(np.sqrt(np.sum(centred**2)))
+            kernel = np.fft.rfft(centred[::-1], size)
+            # raw[s] = sum of the envelope x centred template over the window starting at s.
+            raw = np.fft.irfft(env_spectrum * kernel[:, None], size, axis=0)[length - 1 : frames]
+            window_sum = sums[length:] - sums[:-length]
+            variance = (squares[length:] - squares[:-length] - window_sum**2 / length).astype(np.float32)
+            # Tones' mean level minus silences' mean level is raw * length / (on * (length - on)).
+            loud_enough = raw >= _MIN_CONTRAST_DB * on * (length - on) / length
+            score = np.where(loud_enough, raw / (norm * np.sqrt(np.maximum(variance, 1e-6))), 0.0)
+            best_bin = np.argmax(score, axis=1)
+            best = score[np.arange(len(score)), best_bin]
+            on_runs, off_runs = _segments(template, trim)
+            for start in np.flatnonzero(best >= _MIN_CORRELATION):
+                if best[start] < best[max(0, start - unit) : start + unit + 1].max():
+                    continue  # not the local maximum in time
+                column = envelope[:, best_bin[start]]
+                separation, spread = _separation(column, int(start), on_runs, off_runs)
+                if separation < _MIN_SEPARATION_DB or spread > _MAX_SPREAD_DB:
+                    continue
+                confidence = float(best[start])
+                first = int(start) + lead - pad
+                where = _Where(first, int(best_bin[start]) + lo_bin, unit, letter_gap)
+                found.append((confidence, _match(spectrum, lo_bin, where, rate, n_fft, hop, offset, confidence)))
+    return found
+
+
+@dataclass(frozen=True)
+class _Where:
+    first: int  # frame of the first tone's onset
+    bin: int  # spectrum bin of the tone
+    unit: int  # frames
+    letter_gap: int  # units
+
+
+def _match(
+    spectrum: Float, lo_bin: int, where: _Where, rate: int, n_fft: int, hop: int, offset: float, confidence: float
+) -> RhythmMatch:
+    """The match's times and tone frequency: the peak of the tones' power over the silences'
+    power, refined by a parabola through the peak bin and its neighbours."""
+    template, lead = _template(where.unit, where.letter_gap)
+    start = where.first - lead
+    inside = [i for i in range(len(template)) if 0 <= start + i < len(spectrum)]
+    on = [start + i for i in inside if template[i] > 0.5]
+    off = [start + i for i in inside if template[i] < 0.5]
+    power = spectrum**2
+    excess = power[on].mean(axis=0) - (power[off].mean(axis=0) if off else 0.0)
+    centre = where.bin - lo_bin
+    lo, hi = max(0, centre - 4), min(len(excess), centre + 5)
+    peak = lo + int(np.argmax(excess[lo:hi]))
+    delta = 0.0
+    if 0 < peak < len(excess) - 1 and np.all(excess[peak - 1 : peak + 2] > 0):
+        a, b, c = np.log(excess[peak - 1 : peak + 2])
+        denominator = a - 2 * b + c
+        delta = float(0.5 * (a - c) / denominator) if denominator < 0 else 0.0
+    seconds = hop / rate
+    begin = offset + where.first * seconds
+    return RhythmMatch(
+        start=round(begin, 4),
+        end=round(begin + (8 + where.letter_gap) * where.unit * seconds, 4),
+        frequency=round((lo_bin + peak + delta) * rate / n_fft, 1),
+        unit=round(where.unit * seconds, 4),
+        confidence=round(min(1.0, confidence), 3),
+    )
+
+
+def find_rhythm_prompt(
+    samples: np.ndarray,
+    sample_rate: int,
+    *,
+    unit: float | None = None,
+    frequency: float | None = None,
+) -> list[RhythmMatch]:
+    """Every rhythm prompt "short-long-short-short" in ``samples``, in time order.
+
+    Parameters
+    ----------
+    samples:
+        ``(n,)`` or ``(n, channels)`` (channels are averaged), float in [-1, 1] or int16.
+    sample_rate:
+        Its rate in Hz.
+    unit:
+        The unit in seconds if known; by default any unit from 60 to 200 ms (5 ms steps).
+    frequency:
+        The tone frequency in Hz if known; by default any tone from 300 to 4000 Hz.
+
+    Both gap styles are found: 1-unit gaps throughout (:func:`rhythm_prompt`) and a 3-unit
+    Morse letter gap between "·−" and "··".
+
+    How: the signal is analysed at 12 kHz (or its own rate if lower) in 25 ms Hann windows
+    every 5 ms; each frequency bin's level in dB is a tone envelope, correlated (Pearson) with
+    the rhythm's on/off template, 2 silent units on each side, for every unit. A match needs a
+    correlation of at least 0.78, tones on average 4 dB over the silences, the quietest tone
+    3 dB over the loudest silence, and the four tones within 6 dB of each other; speech and
+    music, whose partials neither hold one pitch nor keep this rhythm, fail these. A tone masked
+    by louder music at its own frequency (e.g. 300-400 Hz under piano) can be missed.
+
+    Examples
+    --------
+    >>> rate = 16000
+    >>> quiet = np.zeros(rate, dtype=np.float32)
+    >>> labeled = add_audible_label(quiet, rate, level=-20.0)
+    >>> [(round(m.start, 1), m.unit, round(m.frequency)) for m in find_rhythm_prompt(labeled, rate)]
+    [(0.0, 0.12, 1046)]
+    """
+    rate = _check_rate(sample_rate)
+    mono = _mono(samples)
+    if unit is not None and not 0.02 <= unit <= 1.0:
+        raise RenderError(f"rhythm unit {unit!r} s is out of range", fix="use 0.02 to 1.0 s")
+    analysis_rate = min(rate, _ANALYSIS_RATE)
+    nyquist_room = analysis_rate / 2 - 200
+    if frequency is None:
+        freq_range = (_FREQUENCIES[0], min(_FREQUENCIES[1], nyquist_room))
+    elif 20.0 <= frequency <= nyquist_room:
+        freq_range = (frequency * 0.97, frequency * 1.03)
+    else:
+        raise RenderError(f"tone frequency {frequency!r} Hz is out of range", fix=f"use 20 to {nyquist_room:.0f} Hz")
+    hop = _HOP
+    if unit is None:
+        units = list(range(round(_UNITS[0] / hop), round(_UNITS[1] / hop) + 1))
+    else:
+        units = [max(2, round(unit / hop))]
+    block = round(_DETECT_BLOCK * rate)
+    overlap = round((13 * max(units) * hop + 1.0) * rate)
+    found: list[tuple[float, RhythmMatch]] = []
+    start = 0
+    while True:
+        piece = mono[start : start + block + overlap]
+        if len(piece) == 0:
+            break
+        resampled = _resample(piece[:, None], rate, analysis_rate)[:, 0] if rate != analysis_rate else piece
+        found += _detect_block(resampled, analysis_rate, start / rate, units, freq_range)
+        if start + block + overlap >= len(mono):
+            break
+        start += block
+    accepted: list[RhythmMatch] = []
+    for _, match in sorted(found, key=lambda item: -item[0]):
+        if all(match.end <= other.start or match.start >= other.end for other in accepted):
+            accepted.append(match)
+    return sorted(accepted, key=lambda m: m.start)
