@@ -7,6 +7,7 @@ import struct
 import zlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from synthmark_cli.main import cli
@@ -402,3 +403,44 @@ def test_c2pa_options_go_together_and_bad_certs_fail_cleanly(tmp_path, pki):
     )
     assert result.exit_code == 2 and not out.exists()
     assert len(result.output.strip().splitlines()) == 1
+
+
+# ----------------------------------------------------------------------------- audio
+
+
+@pytest.mark.parametrize("audible", ["rhythm", "voice"])
+def test_label_and_verify_audio(tmp_path, key_file, audible):
+    src = Path(__file__).resolve().parents[2] / "fixtures" / "audio" / "music_orchestral.flac"
+    out = tmp_path / "out.flac"
+    result = run(
+        "label",
+        str(src),
+        "-o",
+        str(out),
+        "--producer",
+        PROVIDER,
+        "--key",
+        str(key_file),
+        "--audible",
+        audible,
+        "--at",
+        "start",
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["layers"] == ["audible", "watermark", "metadata"]
+    (report,) = json.loads(run("verify", str(out), "--key", str(key_file), "--json").output)
+    assert report["media_type"] == "audio/flac" and report["verdict"] == "confirmed"
+    assert report["evidence"]["metadata"]["carrier"] == "vorbis-comment"
+    assert report["evidence"]["watermark"]["found"] and report["evidence"]["watermark"]["matches_metadata"]
+    assert report["evidence"]["visible"]["found"] is (audible == "rhythm")  # the detector finds the rhythm
+
+
+def test_audio_metadata_only_keeps_frames(tmp_path):
+    src = Path(__file__).resolve().parents[2] / "fixtures" / "audio" / "speech_it_male.flac"
+    out = tmp_path / "m.flac"
+    result = run("label", str(src), "-o", str(out), "--producer", PROVIDER, "--no-visible", "--json")
+    assert result.exit_code == 0 and json.loads(result.output)["layers"] == ["metadata"]
+    from synthmark.audio._io import decode_audio
+
+    assert np.array_equal(decode_audio(out)[0], decode_audio(src)[0])

@@ -1,0 +1,92 @@
+"""The audio watermark on the real recordings: quality, streaming = whole file, the
+transformations it survives on a 30 s music clip, false positives, bad inputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from synthmark.audio._io import decode_audio
+from synthmark.audio.watermark import StreamingEmbedder, detect_watermark, embed_watermark
+from synthmark.errors import WatermarkError
+from synthmark.keys import generate_key
+from synthmark.transforms.audio import AUDIO_SUITE, snr_db
+
+AUDIO = Path(__file__).resolve().parents[2] / "fixtures" / "audio"
+KEY = generate_key()
+CID = 0xA0D10_5EED_1234
+
+
+@pytest.fixture(scope="module")
+def music() -> tuple[np.ndarray, int, np.ndarray]:
+    samples, info = decode_audio(AUDIO / "music_electronic.flac")
+    return samples, info.sample_rate, embed_watermark(samples, info.sample_rate, KEY, CID)
+
+
+def test_quality_and_round_trip(music):
+    samples, rate, marked = music
+    assert snr_db(samples, marked) >= 25.0
+    report = detect_watermark(marked, rate, KEY)
+    assert report.found and report.content_id == CID and report.key_id == KEY.key_id and report.p_value < 1e-6
+
+
+# What the mark survives on a whole 30 s music clip today (README: not yet 10 s excerpts,
+# not yet speech, and not lowpass4k / opus-32 / mix / crop10s).
+CLAIMED = ["identity", "mp3-128", "aac-128", "resample16k", "gain+6", "gain-10", "noise20", "highpass200", "shift"]
+
+
+@pytest.mark.parametrize("name", CLAIMED)
+def test_survives_on_music(music, name):
+    _, rate, marked = music
+    attacked, attacked_rate = AUDIO_SUITE[name](marked, rate, np.random.default_rng(0))
+    report = detect_watermark(attacked, attacked_rate, KEY)
+    assert report.found and report.content_id == CID, f"{name}: pilot z {report.pilot_z:.1f}"
+
+
+def test_streaming_equals_whole_file():
+    samples, info = decode_audio(AUDIO / "speech_en_female.flac")
+    samples = samples[: info.sample_rate * 6]
+    whole = embed_watermark(samples, info.sample_rate, KEY, CID, alpha=0.09)
+    stream = StreamingEmbedder(info.sample_rate, samples.shape[1], KEY, CID, alpha=0.09)
+    rng = np.random.default_rng(1)
+    parts, at = [], 0
+    while at < len(samples):
+        size = int(rng.integers(1, 3000))
+        parts.append(stream.process(samples[at : at + size]))
+        at += size
+    parts.append(stream.finish())
+    streamed = np.concatenate(parts)
+    assert streamed.shape == whole.shape and np.abs(streamed - whole).max() < 1e-5
+    with pytest.raises(WatermarkError, match="finished"):
+        stream.process(samples[:10])
+
+
+def test_no_false_positives_on_unmarked_recordings_100_keys():
+    keys = [generate_key() for _ in range(100)]
+    for name in ("music_orchestral.flac", "speech_it_male.flac", "speech_en_female.flac"):
+        samples, info = decode_audio(AUDIO / name)
+        assert not detect_watermark(samples, info.sample_rate, keys).found
+
+
+def test_wrong_key_and_int16(music):
+    samples, rate, marked = music
+    assert not detect_watermark(marked, rate, generate_key()).found
+    as16 = (samples * 32767).astype(np.int16)
+    out = embed_watermark(as16, rate, KEY, CID)
+    assert out.dtype == np.int16 and out.shape == as16.shape
+
+
+@pytest.mark.parametrize(
+    ("samples", "rate", "words"),
+    [
+        (np.zeros((8000, 1), np.float32), 44100, "minimum"),
+        (np.zeros((441000, 1), np.float32), 4000, "sample rate"),
+        (np.zeros((441000, 0), np.float32), 44100, "0 channels"),
+        (np.zeros(441000, np.int32), 44100, "dtype"),
+    ],
+)
+def test_bad_inputs(samples, rate, words):
+    with pytest.raises(WatermarkError, match=words):
+        embed_watermark(samples, rate, KEY, CID)
