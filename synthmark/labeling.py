@@ -137,7 +137,10 @@ def label_bytes(
         layers.append("metadata")
     had_manifest = _may_carry_manifest(original) and provenance().read(original, fmt.media_type).found
     if signer is not None:
-        mark = None if watermark is None else provenance().Watermark(watermark["payload"], watermark["key_id"])
+        mark = None
+        if watermark is not None:
+            alg = provenance().SOFT_BINDING_ALGS[fmt.modality]
+            mark = provenance().Watermark(watermark["payload"], watermark["key_id"], alg)
         parent = original if had_manifest else None
         data = provenance().sign(
             data, fmt.media_type, signer, label=label, watermark=mark, parent=parent, thumbnail=thumbnail

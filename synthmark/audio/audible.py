@@ -1,8 +1,9 @@
 """The explicit audio label of GB 45438-2025 clause 5.3: a rhythm prompt or a voice prompt.
 
-* :func:`rhythm_prompt` makes the rhythm "short-long-short-short" (Morse ``·−··``, read as "AI"):
-  short = 1 unit, long = 3 units, 1-unit gaps (no Morse letter gap, as the public
-  implementation the spec cites does), a sine tone with 5 ms raised-cosine fades.
+* :func:`rhythm_prompt` makes the rhythm "short-long-short-short" (Morse ``·−··``: "A" ``·−``
+  and "I" ``··`` run together): short = 1 unit, long = 3 units, 1-unit gaps (no 3-unit Morse
+  letter gap, as in the public implementation the spec cites), a sine tone with 5 ms
+  raised-cosine fades.
 * :func:`voice_prompt` gives the bundled spoken clip: Mandarin "人工智能生成" (both required
   elements) or the English "AI generated content" (``language="en"``), resampled to any rate.
 * :func:`add_audible_label` puts a prompt at the start, the end, both, or a position in the
@@ -39,6 +40,7 @@ __all__ = [
     "DEFAULT_LEVEL_DB",
     "DEFAULT_UNIT",
     "PATTERN",
+    "PEAK_LIMIT",
     "VOICE_LANGUAGES",
     "RhythmMatch",
     "active_level",
@@ -61,14 +63,17 @@ DEFAULT_FREQUENCY = 1046.5
 DEFAULT_LEVEL_DB = -20.0
 #: Languages of the bundled voice prompts and their texts.
 VOICE_LANGUAGES = {"zh": "人工智能生成", "en": "AI generated content"}
-#: Largest sample magnitude a prompt is given; a louder match is turned down to this (-1 dBFS).
+#: Largest sample magnitude a prompt is given (-1 dBFS); louder peaks are limited.
 PEAK_LIMIT = 10 ** (-1 / 20)
 
 _TONE_FADE = 0.005
 _JOIN_FADE = 0.010
 _VOICE_FILES = {"zh": "voice_zh.wav", "en": "voice_en.wav"}
-# Loudness meter: 50 ms blocks, absolute gate -70 dBFS, relative gate 20 dB under the gated mean.
-_BLOCK = 0.05
+# Loudness meter: 20 ms blocks, absolute gate -70 dBFS, relative gate 20 dB under the gated mean.
+_BLOCK = 0.02
+# Peak limiter: gain steps of 2.5 ms, at most 6 dB of gain reduction on a prompt's peaks.
+_LIMITER_BLOCK = 0.0025
+_MAX_LIMITING_DB = 6.0
 _ABSOLUTE_GATE_DB = -70.0
 _RELATIVE_GATE_DB = -20.0
 # Detector: analysis at 12 kHz, 25 ms Hann windows every 5 ms.
@@ -136,7 +141,7 @@ def _fade(x: Float, *, fade_in: int = 0, fade_out: int = 0) -> Float:
 def active_level(samples: np.ndarray, sample_rate: int) -> float:
     """RMS level (dBFS, full-scale square = 0 dB) of the active parts of ``samples``.
 
-    The signal (all channels' power averaged) is cut into 50 ms blocks; blocks under -70 dBFS
+    The signal (all channels' power averaged) is cut into 20 ms blocks; blocks under -70 dBFS
     and then blocks more than 20 dB under the mean of the rest are left out, as in ITU-R BS.1770
     gating, so pauses do not lower the figure. ``-inf`` for silence.
     """
@@ -160,13 +165,43 @@ def _level(x: Float, sample_rate: int) -> float:
     return float(10 * np.log10(gated.mean()))
 
 
+def _limit(x: Float, sample_rate: int) -> Float:
+    """``x`` with its peaks brought under :data:`PEAK_LIMIT` by a look-ahead gain curve.
+
+    The gain needed in each 2.5 ms block (the smallest of it and its neighbours) is interpolated
+    linearly between block centres, so it never exceeds what any sample needs and changes
+    smoothly: speech peaks are tucked in without clipping's distortion."""
+    envelope = np.max(np.abs(x), axis=1)
+    if len(envelope) == 0 or float(envelope.max()) <= PEAK_LIMIT:
+        return x
+    needed = np.minimum(1.0, PEAK_LIMIT / np.maximum(envelope, 1e-12))
+    block = max(1, round(sample_rate * _LIMITER_BLOCK))
+    count = -(-len(needed) // block)
+    padded = np.pad(needed, (0, count * block - len(needed)), constant_values=1.0)
+    gains = padded.reshape(count, block).min(axis=1)
+    gains = np.minimum(gains, np.minimum(np.r_[1.0, gains[:-1]], np.r_[gains[1:], 1.0]))
+    centres = (np.arange(count) + 0.5) * block
+    curve = np.interp(np.arange(len(needed)), centres, gains)
+    limited: Float = x * np.minimum(curve, needed)[:, None]
+    return limited
+
+
 def _set_level(prompt: Float, sample_rate: int, target_db: float) -> Float:
+    """``prompt`` at ``target_db`` (active RMS). Peaks over -1 dBFS are limited, by at most
+    6 dB; a prompt that would need more is turned down as a whole instead."""
     current = _level(prompt, sample_rate)
     if not math.isfinite(current):
         raise RenderError("the prompt is silent", fix="pass a prompt clip with sound in it")
-    scaled = prompt * 10 ** ((target_db - current) / 20)
-    peak = float(np.max(np.abs(scaled))) if scaled.size else 0.0
-    return scaled * (PEAK_LIMIT / peak) if peak > PEAK_LIMIT else scaled
+    most = 20 * math.log10(PEAK_LIMIT / float(np.max(np.abs(prompt)))) + _MAX_LIMITING_DB
+    gain = min(target_db - current, most)
+    leveled = _limit(prompt * 10 ** (gain / 20), sample_rate)
+    for _ in range(3):  # limiting lowers the level a little: make up for it within the cap
+        step = min(target_db - _level(leveled, sample_rate), most - gain)
+        if step < 0.05:
+            break
+        gain += step
+        leveled = _limit(prompt * 10 ** (gain / 20), sample_rate)
+    return leveled
 
 
 # ---------------------------------------------------------------------------------------------
@@ -370,8 +405,9 @@ def add_audible_label(
         ``kind``. It must itself be a compliant voice or rhythm prompt.
     level:
         ``"match"`` (default): the prompt gets the RMS level of the programme's active parts
-        (see :func:`active_level`; -20 dBFS for a silent programme); or a level in dBFS. A prompt
-        whose peak would pass -1 dBFS is turned down to it.
+        (see :func:`active_level`; -20 dBFS for a silent programme); or a level in dBFS. Peaks
+        that would pass -1 dBFS are limited (smooth gain, at most 6 dB); a prompt needing more
+        is quieter than asked.
 
     Returns
     -------

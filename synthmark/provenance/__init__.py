@@ -30,6 +30,7 @@ from synthmark.provenance._manifest import REASONS, build_manifest, check_waterm
 from synthmark.provenance._model import (
     AIGC_ASSERTION,
     SOFT_BINDING_ALG,
+    SOFT_BINDING_ALGS,
     SUPPORTED_MEDIA_TYPES,
     IngredientReport,
     PathOrBytes,
@@ -44,6 +45,7 @@ __all__ = [
     "AIGC_ASSERTION",
     "REASONS",
     "SOFT_BINDING_ALG",
+    "SOFT_BINDING_ALGS",
     "SUPPORTED_MEDIA_TYPES",
     "IngredientReport",
     "ProvenanceReport",

@@ -16,7 +16,7 @@ from synthmark.errors import ProvenanceError
 from synthmark.provenance._model import (
     AI_SOURCE_TYPES,
     AIGC_ASSERTION,
-    SOFT_BINDING_ALG,
+    SOFT_BINDING_ALGS,
     TRAINED_ALGORITHMIC_MEDIA,
     VERDICTS,
     IngredientReport,
@@ -158,14 +158,14 @@ def build_manifest(
         actions.append(
             {
                 "action": "c2pa.watermarked",
-                "description": f"invisible watermark {SOFT_BINDING_ALG}, key id {watermark.key_id}",
+                "description": f"invisible watermark {watermark.alg}, key id {watermark.key_id}",
             }
         )
         assertions.append(
             {
                 "label": SOFT_BINDING_LABEL,
                 "data": {
-                    "alg": SOFT_BINDING_ALG,
+                    "alg": watermark.alg,
                     "blocks": [{"scope": {}, "value": watermark.payload_hex.lower()}],
                 },
             }
@@ -268,7 +268,7 @@ def _aigc(manifest: Mapping[str, Any]) -> dict[str, str] | None:
 
 def _soft_binding(manifest: Mapping[str, Any]) -> str | None:
     for data in _assertions(manifest, SOFT_BINDING_LABEL):
-        if isinstance(data, Mapping) and data.get("alg") == SOFT_BINDING_ALG:
+        if isinstance(data, Mapping) and data.get("alg") in SOFT_BINDING_ALGS.values():
             for block in data.get("blocks") or ():
                 if isinstance(block, Mapping) and isinstance(block.get("value"), str):
                     return str(block["value"])

@@ -15,6 +15,8 @@ from synthmark.errors import UnsupportedFormatError
 AIGC_ASSERTION = "cn.tc260.aigc"
 #: Name of synthmark's invisible watermark algorithm inside ``c2pa.soft-binding``.
 SOFT_BINDING_ALG = "org.synthmark.image-tile.v1"
+#: synthmark's watermark algorithm names in ``c2pa.soft-binding``, per modality.
+SOFT_BINDING_ALGS = {"image": SOFT_BINDING_ALG, "audio": "org.synthmark.audio-tf.v1"}
 
 IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 TRAINED_ALGORITHMIC_MEDIA = IPTC + "trainedAlgorithmicMedia"
@@ -109,11 +111,13 @@ class Watermark:
     """The invisible watermark to bind softly to the manifest (``c2pa.soft-binding``).
 
     ``payload_hex`` is the 64-bit content id as 16 hex digits; ``key_id`` the watermark key's
-    public id (never the key itself).
+    public id (never the key itself); ``alg`` the algorithm name (one of
+    :data:`SOFT_BINDING_ALGS`).
     """
 
     payload_hex: str
     key_id: str
+    alg: str = SOFT_BINDING_ALG
 
 
 @dataclass(frozen=True)
