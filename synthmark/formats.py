@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import BinaryIO
 
 from synthmark.audio._sniff import AUDIO_MAGIC
 from synthmark.errors import CorruptFileError, InputError, TooLargeError, UnsupportedFormatError
@@ -22,8 +23,10 @@ __all__ = [
     "MAX_IMAGE_PIXELS",
     "Format",
     "format_for_path",
+    "load_source",
     "read_bytes",
     "sniff",
+    "sniff_modality",
 ]
 
 #: Largest image (width x height) synthmark decodes; larger files raise :class:`TooLargeError`.
@@ -118,6 +121,27 @@ def sniff(data: bytes, *, path: str | os.PathLike[str] | None = None) -> Format:
         path=path,
         fix=f"supported: {_supported()}",
     )
+
+
+def sniff_modality(data: bytes, modality: str, *, path: str | os.PathLike[str] | None = None) -> Format:
+    """:func:`sniff`, refusing (:class:`UnsupportedFormatError`) a file of another modality."""
+    fmt = sniff(data, path=path)
+    if fmt.modality != modality:
+        raise UnsupportedFormatError(
+            f"{fmt.media_type} is not {modality}", path=path, fix="use the functions of its own modality"
+        )
+    return fmt
+
+
+def load_source(source: str | os.PathLike[str] | bytes | BinaryIO) -> tuple[bytes, str | None]:
+    """The bytes of ``source`` (a path, bytes, or a binary file object) and its path if it has
+    one (for error messages)."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return bytes(source), None
+    if isinstance(source, (str, os.PathLike)):
+        return read_bytes(source), os.fspath(source)
+    name = getattr(source, "name", None)
+    return source.read(), name if isinstance(name, str) else None
 
 
 def format_for_path(path: str | os.PathLike[str]) -> Format:

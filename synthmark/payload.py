@@ -22,8 +22,9 @@ it under 2.4e-7, below the 1e-6 target. ``tests/test_payload.py`` checks the rat
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -36,6 +37,8 @@ __all__ = [
     "MAX_ATTEMPTS",
     "VERSION",
     "Decoded",
+    "Mark",
+    "WatermarkReport",
     "content_id",
     "decode",
     "encode",
@@ -169,3 +172,53 @@ def decode(soft: np.ndarray, key: WatermarkKey) -> Decoded:
         expected = encode(cid, key, version=version)
         agreement = float(np.mean((np.asarray(soft) > 0) == (expected == 1)))
     return Decoded(valid, cid if valid else None, version, cid, agreement)
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A watermark to embed: the key and the 64-bit content id."""
+
+    key: WatermarkKey
+    content_id: int
+
+
+@dataclass(frozen=True)
+class WatermarkReport:
+    """What a modality's ``detect_watermark`` found.
+
+    ``found`` is True only when a payload decoded and its keyed MAC checked (false-positive
+    rate bounded by :func:`false_positive_bound` per file and key). Then ``key_id`` names the
+    key, ``content_id`` is the 64-bit id and ``payload_hex`` its 16 hex digits. ``p_value``
+    bounds the chance that unmarked content shows a pilot this strong; ``pilot_z`` is that
+    pilot's z-score. ``raw_id`` is the decoder's best guess even when nothing was found (for
+    bit-accuracy measurements); ``attempts`` the decodings tried. Modalities add their geometry
+    (image: scale, rotation, mirroring; audio: time offset).
+    """
+
+    found: bool
+    key_id: str | None = None
+    content_id: int | None = None
+    p_value: float = 1.0
+    pilot_z: float = 0.0
+    raw_id: int | None = None
+    attempts: int = 0
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def payload_hex(self) -> str | None:
+        return None if self.content_id is None else f"{self.content_id:016x}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (``synthmark verify --json``); never contains key material."""
+        return {
+            "found": self.found,
+            "checked": True,
+            "key_id": self.key_id,
+            "payload": self.payload_hex,
+            "p_value": self.p_value,
+            "pilot_z": round(self.pilot_z, 2),
+            **self._geometry(),
+        }
+
+    def _geometry(self) -> dict[str, Any]:
+        return {}

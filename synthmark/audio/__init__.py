@@ -24,9 +24,10 @@ import numpy as np
 
 from synthmark.aigc import AIGCLabel
 from synthmark.audio.watermark import AudioWatermarkReport, StreamingEmbedder, detect_watermark, embed_watermark
-from synthmark.errors import MetadataError, UnsupportedFormatError
+from synthmark.errors import MetadataError
 from synthmark.keys import WatermarkKey
 from synthmark.metadata import MetadataReading, interpret
+from synthmark.payload import Mark
 
 if TYPE_CHECKING:
     from synthmark.audio.audible import add_audible_label, find_rhythm_prompt
@@ -72,34 +73,18 @@ class AudibleStyle:
     gap: float = 0.2
 
 
-@dataclass(frozen=True)
-class Mark:
-    """A watermark to embed: the key and the 64-bit content id."""
-
-    key: WatermarkKey
-    content_id: int
-
-
-def _load(source: Source) -> tuple[bytes, str | None]:
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        return bytes(source), None
-    if isinstance(source, (str, os.PathLike)):
-        from synthmark.formats import read_bytes  # not at import: formats reads this package's magic table
-
-        return read_bytes(source), os.fspath(source)
-    name = getattr(source, "name", None)
-    return source.read(), name if isinstance(name, str) else None
-
-
 def audio_format(data: bytes, *, path: str | None) -> Any:
     """The audio :class:`~synthmark.formats.Format` of ``data``; other media raise
     :class:`UnsupportedFormatError`."""
-    from synthmark.formats import sniff
+    from synthmark.formats import sniff_modality  # not at import: formats reads this package's magic table
 
-    fmt = sniff(data, path=path)
-    if fmt.modality != "audio":
-        raise UnsupportedFormatError(f"{fmt.media_type} is not audio", path=path, fix="use the codec for its modality")
-    return fmt
+    return sniff_modality(data, "audio", path=path)
+
+
+def _load(source: Source) -> tuple[bytes, str | None]:
+    from synthmark.formats import load_source
+
+    return load_source(source)
 
 
 def read_metadata(source: Source, *, strict: bool = False) -> MetadataReading:

@@ -76,10 +76,12 @@ _LIMITER_BLOCK = 0.0025
 _MAX_LIMITING_DB = 6.0
 _ABSOLUTE_GATE_DB = -70.0
 _RELATIVE_GATE_DB = -20.0
-# Detector: analysis at 12 kHz, 25 ms Hann windows every 5 ms.
+# Detector: analysis at 12 kHz, Hann windows every 5 ms: 25 ms for units under 95 ms, 50 ms
+# for longer ones.
 _ANALYSIS_RATE = 12_000
 _HOP = 0.005
-_WINDOW = 0.025
+_WINDOWS = ((0.025, (0.0, 0.095)), (0.050, (0.095, 10.0)))
+_CANDIDATE_CORRELATION = 0.5
 _UNITS = (0.060, 0.200)
 _FREQUENCIES = (300.0, 4000.0)
 _MIN_CORRELATION = 0.78
@@ -87,6 +89,7 @@ _MIN_CONTRAST_DB = 4.0
 _DETECT_BLOCK = 30.0
 _MIN_SEPARATION_DB = 3.0
 _MAX_SPREAD_DB = 6.0
+_MAX_DRIFT_BINS = 0.5
 
 
 # ---------------------------------------------------------------------------------------------
@@ -566,12 +569,56 @@ def _separation(column: npt.NDArray[np.floating], start: int, on: Runs, off: Run
     return min(tones) - max(gaps), max(tones) - min(tones)
 
 
+def _drift(spectrum: Float, first: int, on: Runs, column: int) -> float:
+    """How far the tones' frequencies stray, in bins: the spread of the four tones' median
+    peak positions (parabolic interpolation near ``column`` in each frame)."""
+    lo, hi = max(1, column - 2), min(spectrum.shape[1] - 1, column + 3)
+    medians = []
+    for a, b in on:
+        rows = spectrum[max(0, first + a) : max(0, first + b)]
+        if len(rows) == 0:
+            return math.inf
+        level = np.log(rows[:, lo - 1 : hi + 1] + 1e-12)
+        peak = np.argmax(level[:, 1:-1], axis=1) + 1
+        index = np.arange(len(rows))
+        left, centre, right = level[index, peak - 1], level[index, peak], level[index, peak + 1]
+        curvature = left - 2 * centre + right
+        offset = np.where(curvature < 0, 0.5 * (left - right) / np.where(curvature < 0, curvature, -1.0), 0.0)
+        medians.append(float(np.median(peak + offset)))
+    return max(medians) - min(medians)
+
+
+def _accept(correlation: float, separation: float, spread: float, drift: float) -> bool:
+    """Whether a candidate is a rhythm prompt (see :func:`find_rhythm_prompt`)."""
+    return (
+        correlation >= _MIN_CORRELATION
+        and separation >= _MIN_SEPARATION_DB
+        and spread <= _MAX_SPREAD_DB
+        and drift <= _MAX_DRIFT_BINS
+    )
+
+
 def _detect_block(
     x: Float, rate: int, offset: float, units: list[int], freq_range: tuple[float, float]
 ) -> list[tuple[float, RhythmMatch]]:
-    """Rhythm prompts in one block of mono audio at the analysis rate, with their scores."""
+    """Rhythm prompts in one block of mono audio at the analysis rate, with their scores.
+
+    Short units are analysed with 25 ms windows, long ones with 50 ms windows: the longer the
+    tones, the finer the frequency resolution they allow, and the less music leaks into the
+    tone's bin."""
+    found: list[tuple[float, RhythmMatch]] = []
+    for seconds, (lo_unit, hi_unit) in _WINDOWS:
+        group = [u for u in units if lo_unit <= u * _HOP < hi_unit]
+        if group:
+            found += _detect_group(x, rate, offset, group, freq_range, seconds)
+    return found
+
+
+def _detect_group(
+    x: Float, rate: int, offset: float, units: list[int], freq_range: tuple[float, float], seconds: float
+) -> list[tuple[float, RhythmMatch]]:
     hop = round(rate * _HOP)
-    window = round(rate * _WINDOW)
+    window = round(rate * seconds)
     n_fft = 1 << (window - 1).bit_length()
     lo_bin = max(1, math.floor(freq_range[0] * n_fft / rate))
     hi_bin = min(n_fft // 2 - 2, math.ceil(freq_range[1] * n_fft / rate))
@@ -606,14 +653,15 @@ def _detect_block(
             best_bin = np.argmax(score, axis=1)
             best = score[np.arange(len(score)), best_bin]
             on_runs, off_runs = _segments(template, trim)
-            for start in np.flatnonzero(best >= _MIN_CORRELATION):
+            for start in np.flatnonzero(best >= _CANDIDATE_CORRELATION):
                 if best[start] < best[max(0, start - unit) : start + unit + 1].max():
                     continue  # not the local maximum in time
                 column = envelope[:, best_bin[start]]
                 separation, spread = _separation(column, int(start), on_runs, off_runs)
-                if separation < _MIN_SEPARATION_DB or spread > _MAX_SPREAD_DB:
-                    continue
                 confidence = float(best[start])
+                drift = _drift(spectrum, int(start) - pad, on_runs, int(best_bin[start]))
+                if not _accept(confidence, separation, spread, drift):
+                    continue
                 first = int(start) + lead - pad
                 where = _Where(first, int(best_bin[start]) + lo_bin, unit, letter_gap)
                 found.append((confidence, _match(spectrum, lo_bin, where, rate, n_fft, hop, offset, confidence)))

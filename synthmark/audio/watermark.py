@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -293,35 +293,14 @@ def _cell_values(mono: np.ndarray, grid: _Grid) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class AudioWatermarkReport:
-    """What :func:`detect_watermark` found (fields as :class:`synthmark.image.WatermarkReport`):
-    ``offset`` is the tile phase found, in seconds."""
+class AudioWatermarkReport(payload.WatermarkReport):
+    """What :func:`detect_watermark` found (see :class:`synthmark.payload.WatermarkReport`),
+    plus ``offset``: the tile phase found, in seconds."""
 
-    found: bool
-    key_id: str | None = None
-    content_id: int | None = None
-    p_value: float = 1.0
-    pilot_z: float = 0.0
     offset: float | None = None
-    raw_id: int | None = None
-    attempts: int = 0
-    details: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def payload_hex(self) -> str | None:
-        return None if self.content_id is None else f"{self.content_id:016x}"
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready (``synthmark verify --json``); never contains key material."""
-        return {
-            "found": self.found,
-            "checked": True,
-            "key_id": self.key_id,
-            "payload": self.payload_hex,
-            "p_value": self.p_value,
-            "pilot_z": round(self.pilot_z, 2),
-            "offset": None if self.offset is None else round(self.offset, 3),
-        }
+    def _geometry(self) -> dict[str, Any]:
+        return {"offset": None if self.offset is None else round(self.offset, 3)}
 
 
 def _fold(values: np.ndarray) -> np.ndarray:
@@ -392,14 +371,14 @@ def detect_watermark(
             decoded = payload.decode(soft, key)
             if decoded.valid:
                 return AudioWatermarkReport(
-                    True,
-                    key.key_id,
-                    decoded.content_id,
-                    _p_value(z),
-                    z,
-                    shift * grid.hop / sample_rate,
-                    decoded.raw_id,
-                    attempts,
+                    found=True,
+                    key_id=key.key_id,
+                    content_id=decoded.content_id,
+                    p_value=_p_value(z),
+                    pilot_z=z,
+                    raw_id=decoded.raw_id,
+                    attempts=attempts,
+                    offset=shift * grid.hop / sample_rate,
                 )
     if strongest is None:
         return AudioWatermarkReport(False)

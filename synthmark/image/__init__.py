@@ -15,15 +15,14 @@ from __future__ import annotations
 import io
 import os
 import warnings
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 import numpy as np
 from PIL import Image
 
 from synthmark.aigc import AIGCLabel
-from synthmark.errors import CorruptFileError, MetadataError, TooLargeError, UnsupportedFormatError, WatermarkError
-from synthmark.formats import MAX_IMAGE_PIXELS, Format, read_bytes, sniff
+from synthmark.errors import CorruptFileError, MetadataError, TooLargeError, WatermarkError
+from synthmark.formats import MAX_IMAGE_PIXELS, Format, load_source, sniff_modality
 from synthmark.image.visible import (
     DEFAULT_HEIGHT,
     DEFAULT_SECOND_LINE,
@@ -37,6 +36,7 @@ from synthmark.image.visible import (
 )
 from synthmark.keys import WatermarkKey
 from synthmark.metadata import MetadataReading, interpret
+from synthmark.payload import Mark
 
 __all__ = [
     "DEFAULT_HEIGHT",
@@ -97,24 +97,9 @@ _UPRIGHT = {
 }
 
 
-def load(source: Source) -> tuple[bytes, str | None]:
-    """The bytes of ``source`` (path, bytes or binary file object) and its path if it has one."""
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        return bytes(source), None
-    if isinstance(source, (str, os.PathLike)):
-        return read_bytes(source), os.fspath(source)
-    name = getattr(source, "name", None)
-    return source.read(), name if isinstance(name, str) else None
-
-
 def image_format(data: bytes, *, path: str | None) -> Format:
-    """The image :class:`Format` of ``data``; non-image formats raise :class:`UnsupportedFormatError`."""
-    fmt = sniff(data, path=path)
-    if fmt.modality != "image":
-        raise UnsupportedFormatError(
-            f"{fmt.media_type} is not an image", path=path, fix="use the codec for its modality"
-        )
-    return fmt
+    """The image :class:`Format` of ``data``; other media raise :class:`UnsupportedFormatError`."""
+    return sniff_modality(data, "image", path=path)
 
 
 def read_metadata(source: Source, *, strict: bool = False) -> MetadataReading:
@@ -124,7 +109,7 @@ def read_metadata(source: Source, *, strict: bool = False) -> MetadataReading:
     UserComment. Problems with the label (validation, ``strict`` adding the provider-code shape)
     are reported in the result, not raised; a broken container raises :class:`CorruptFileError`.
     """
-    data, path = load(source)
+    data, path = load_source(source)
     fmt = image_format(data, path=path)
     return interpret(fmt.module().read_carriers(data, path=path), strict=strict)
 
@@ -136,7 +121,7 @@ def write_metadata(source: Source, label: AIGCLabel) -> bytes:
     label must pass :func:`synthmark.aigc.validate` (:class:`InvalidLabelError` otherwise) and
     is read back from the result (:class:`MetadataError` if it does not round-trip).
     """
-    data, path = load(source)
+    data, path = load_source(source)
     label.checked()
     fmt = image_format(data, path=path)
     codec = fmt.module()
@@ -172,14 +157,6 @@ def decode(data: bytes, *, path: str | None = None) -> Image.Image:
             f"cannot decode the image ({exc})", path=path, fix="re-export the image from its source"
         ) from exc
     return image
-
-
-@dataclass(frozen=True)
-class Mark:
-    """A watermark to embed: the key and the 64-bit content id."""
-
-    key: WatermarkKey
-    content_id: int
 
 
 # Pillow modes the watermark works in directly; others are converted as documented.
@@ -247,7 +224,7 @@ def relabel_pixels(
 
 def read_pixels(source: Source) -> np.ndarray:
     """Decoded pixels as an H x W x C array (uint8, or uint16 for 16-bit files) for detection."""
-    data, path = load(source)
+    data, path = load_source(source)
     fmt = image_format(data, path=path)
     fmt.module().check(data, path=path)
     if fmt.name == "png" and fmt.module().is_deep_color(data):

@@ -25,7 +25,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TypeVar
 
@@ -630,44 +630,17 @@ def _same_kind(image: Any, pixels: np.ndarray) -> Any:
 
 
 @dataclass(frozen=True)
-class WatermarkReport:
-    """What :func:`detect_watermark` found.
+class WatermarkReport(payload.WatermarkReport):
+    """What :func:`detect_watermark` found (see :class:`synthmark.payload.WatermarkReport`),
+    plus the geometry: ``scale`` (tile period found / 128 px: 1.0 for an unscaled image of up
+    to 1080 px short side), ``rotation`` (degrees) and ``flipped``."""
 
-    ``found`` is True only when a payload decoded and its keyed MAC checked (false-positive
-    rate <= 2.4e-7 per image and key, see :mod:`synthmark.payload`). Then ``key_id`` names the
-    key, ``content_id`` is the 64-bit id and ``payload_hex`` its 16 hex digits. ``p_value``
-    bounds the chance that unmarked content shows a pilot this strong; ``pilot_z`` is that
-    pilot's z-score. ``scale`` (tile period found / 128 px: 1.0 for an unscaled image of up
-    to 1080 px short side), ``rotation`` (degrees) and ``flipped`` describe the geometry
-    found. ``raw_id`` is the decoder's best guess even when nothing was found (for
-    bit-accuracy measurements).
-    """
-
-    found: bool
-    key_id: str | None = None
-    content_id: int | None = None
-    p_value: float = 1.0
-    pilot_z: float = 0.0
     scale: float | None = None
     rotation: float | None = None
     flipped: bool = False
-    raw_id: int | None = None
-    attempts: int = 0
-    details: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def payload_hex(self) -> str | None:
-        return None if self.content_id is None else f"{self.content_id:016x}"
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready (``synthmark verify --json``); never contains key material."""
+    def _geometry(self) -> dict[str, Any]:
         return {
-            "found": self.found,
-            "checked": True,
-            "key_id": self.key_id,
-            "payload": self.payload_hex,
-            "p_value": self.p_value,
-            "pilot_z": round(self.pilot_z, 2),
             "scale": None if self.scale is None else round(self.scale, 4),
             "rotation": None if self.rotation is None else round(self.rotation, 2),
             "flipped": self.flipped,
