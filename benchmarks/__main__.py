@@ -1,17 +1,61 @@
-"""Run every benchmark: ``python -m benchmarks [--repeat N]``."""
+"""Run every benchmark: ``python -m benchmarks [--quick] [--only label|watermark] [...]``.
+
+Every timing is single-core: the thread counts of OpenMP, OpenBLAS, MKL and OpenCV are set to 1
+here, before numpy or OpenCV is imported, so each package reads them at import.
+"""
 
 from __future__ import annotations
 
-import argparse
+import os
 
-from benchmarks import bench_image_label
+for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+    os.environ[_variable] = "1"
+
+import argparse  # noqa: E402
+import dataclasses  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import cv2  # noqa: E402
+
+from benchmarks import bench_image_label, bench_watermark  # noqa: E402
+
+BENCHMARKS = ("label", "watermark")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks")
-    parser.add_argument("--repeat", type=int, default=15, help="timed runs per case (median reported)")
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="synthmark beside its peers. Default: 10-13 minutes on 2 cores; --quick: 2-3.",
+    )
+    parser.add_argument("--only", choices=BENCHMARKS, help="run one benchmark (default: all)")
+    parser.add_argument("--quick", action="store_true", help="4 photos, the issue's transformations, 20 keys, 3 runs")
+    parser.add_argument("--photos", type=int, help="watermark: use the first N of the 14 corpus photos")
+    parser.add_argument("--keys", type=int, help="watermark: random keys of the false-positive test (default 100)")
+    parser.add_argument("--no-peers", action="store_true", help="watermark: synthmark alone")
+    parser.add_argument(
+        "--slow-peer-photos",
+        type=int,
+        help="watermark: photos for a peer over 1 s per decode (blind-watermark; default: all photos)",
+    )
+    parser.add_argument("--jobs", type=int, help="watermark: processes for the robustness part (default: one per core)")
+    parser.add_argument("--repeat", type=int, help="timed runs per case, median reported (label 15, watermark 7)")
+    parser.add_argument("--markdown", type=Path, help="watermark: also write its tables as Markdown to FILE")
     args = parser.parse_args()
-    bench_image_label.main(repeat=args.repeat)
+    cv2.setNumThreads(1)
+    started = time.perf_counter()
+
+    if args.only in (None, "label"):
+        bench_image_label.main(repeat=args.repeat or (5 if args.quick else 15))
+    if args.only in (None, "watermark"):
+        options = bench_watermark.Options.quick() if args.quick else bench_watermark.Options()
+        changes: dict[str, Any] = {"peers": not args.no_peers}
+        for name in ("photos", "keys", "slow_peer_photos", "repeat", "jobs"):
+            if getattr(args, name) is not None:
+                changes[name] = getattr(args, name)
+        bench_watermark.main(dataclasses.replace(options, **changes), markdown=args.markdown)
+    print(f"\nall benchmarks: {time.perf_counter() - started:.0f} s")
 
 
 if __name__ == "__main__":

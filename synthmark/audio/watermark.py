@@ -374,7 +374,7 @@ def detect_watermark(
                     found=True,
                     key_id=key.key_id,
                     content_id=decoded.content_id,
-                    p_value=_p_value(z),
+                    p_value=_p_value(z, len(key_list)),
                     pilot_z=z,
                     raw_id=decoded.raw_id,
                     attempts=attempts,
@@ -384,13 +384,13 @@ def detect_watermark(
         return AudioWatermarkReport(False)
     z, key, soft = strongest
     return AudioWatermarkReport(
-        False, p_value=_p_value(z), pilot_z=z, raw_id=payload.decode(soft, key).raw_id, attempts=attempts
+        False, p_value=_p_value(z, len(key_list)), pilot_z=z, raw_id=payload.decode(soft, key).raw_id, attempts=attempts
     )
 
 
-def _p_value(z: float) -> float:
-    """Bound on P(best pilot z over all offsets >= z) for unmarked audio."""
-    return min(1.0, TILE_CELLS * CELL_FRAMES * 0.5 * math.erfc(z / math.sqrt(2.0)))
+def _p_value(z: float, keys: int) -> float:
+    """Bound on P(best pilot z over all offsets and ``keys`` keys >= z) for unmarked audio."""
+    return min(1.0, keys * TILE_CELLS * CELL_FRAMES * 0.5 * math.erfc(z / math.sqrt(2.0)))
 
 
 class StreamingEmbedder:
