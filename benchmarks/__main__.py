@@ -19,9 +19,9 @@ from typing import Any  # noqa: E402
 
 import cv2  # noqa: E402
 
-from benchmarks import bench_image_label, bench_watermark  # noqa: E402
+from benchmarks import bench_audio, bench_c2pa, bench_image_label, bench_watermark  # noqa: E402
 
-BENCHMARKS = ("label", "watermark")
+BENCHMARKS = ("label", "watermark", "c2pa", "audio")
 
 
 def main() -> None:
@@ -55,6 +55,10 @@ def main() -> None:
             if getattr(args, name) is not None:
                 changes[name] = getattr(args, name)
         bench_watermark.main(dataclasses.replace(options, **changes), markdown=args.markdown)
+    if args.only in (None, "c2pa"):
+        bench_c2pa.main(repeat=10 if args.quick else 30)
+    if args.only in (None, "audio"):
+        bench_audio.main(repeat=2 if args.quick else 5)
     print(f"\nall benchmarks: {time.perf_counter() - started:.0f} s")
 
 
