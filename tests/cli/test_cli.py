@@ -444,3 +444,36 @@ def test_audio_metadata_only_keeps_frames(tmp_path):
     from synthmark.audio._io import decode_audio
 
     assert np.array_equal(decode_audio(out)[0], decode_audio(src)[0])
+
+
+@pytest.mark.parametrize(
+    ("container", "codec"), [("wav", "pcm_s16le"), ("mp3", "libmp3lame"), ("m4a", "aac"), ("flac", "flac")]
+)
+def test_audio_formats_all_layers_c2pa_trusted(tmp_path, pki, key_file, container, codec):
+    from synthmark.audio._io import decode_audio, encode_as
+
+    samples, info = decode_audio(Path(__file__).resolve().parents[2] / "fixtures" / "audio" / "speech_it_male.flac")
+    src = tmp_path / f"in.{container}"
+    src.write_bytes(encode_as(samples[: info.sample_rate * 8], info.sample_rate, container, codec))
+    out = tmp_path / f"out.{container}"
+    result = run(
+        "label",
+        str(src),
+        "-o",
+        str(out),
+        "--producer",
+        PROVIDER,
+        "--key",
+        str(key_file),
+        "--c2pa-cert",
+        str(pki / "chain.pem"),
+        "--c2pa-key",
+        str(pki / "signer.key"),
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["layers"] == ["audible", "watermark", "metadata", "c2pa"]
+    (report,) = json.loads(run("verify", str(out), "--trust", str(pki / "root.pem"), "--json").output)
+    assert report["verdict"] == "confirmed" and report["evidence"]["metadata"]["found"]
+    c2pa = report["evidence"]["c2pa"]
+    assert c2pa["verdict"] == "Trusted" and c2pa["label_agrees"] is True and c2pa["ai_generated"]
