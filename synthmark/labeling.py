@@ -135,15 +135,19 @@ def label_bytes(
     if metadata:
         data = modality.write_metadata(data, label)
         layers.append("metadata")
-    had_manifest = _may_carry_manifest(original) and provenance().read(original, fmt.media_type).found
+    had_manifest = (
+        _may_carry_manifest(original)
+        and fmt.media_type in provenance().SUPPORTED_MEDIA_TYPES
+        and provenance().read(original, fmt.media_type).found
+    )
     if signer is not None:
-        mark = None
+        binding = None
         if watermark is not None:
             alg = provenance().SOFT_BINDING_ALGS[fmt.modality]
-            mark = provenance().Watermark(watermark["payload"], watermark["key_id"], alg)
+            binding = provenance().Watermark(watermark["payload"], watermark["key_id"], alg)
         parent = original if had_manifest else None
         data = provenance().sign(
-            data, fmt.media_type, signer, label=label, watermark=mark, parent=parent, thumbnail=thumbnail
+            data, fmt.media_type, signer, label=label, watermark=binding, parent=parent, thumbnail=thumbnail
         )
         layers.append("c2pa")
     elif had_manifest and data != original:
