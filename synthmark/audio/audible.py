@@ -71,17 +71,20 @@ _JOIN_FADE = 0.010
 _VOICE_FILES = {"zh": "voice_zh.wav", "en": "voice_en.wav"}
 # Loudness meter: 20 ms blocks, absolute gate -70 dBFS, relative gate 20 dB under the gated mean.
 _BLOCK = 0.02
-# Peak limiter: gain steps of 2.5 ms, at most 6 dB of gain reduction on a prompt's peaks.
+# Peak limiter: gain steps of 2.5 ms, at most 12 dB of gain reduction on a prompt's peaks.
 _LIMITER_BLOCK = 0.0025
-_MAX_LIMITING_DB = 6.0
+_LIMITER_ATTACK_DB = 1.5
+_LIMITER_RELEASE_DB = 0.25
+_MAX_LIMITING_DB = 12.0
 _ABSOLUTE_GATE_DB = -70.0
 _RELATIVE_GATE_DB = -20.0
 # Detector: analysis at 12 kHz, Hann windows every 5 ms: 25 ms for units under 95 ms, 50 ms
-# for longer ones.
+# for longer ones (finer frequency resolution: less music in the tone's bin).
 _ANALYSIS_RATE = 12_000
 _HOP = 0.005
 _WINDOWS = ((0.025, (0.0, 0.095)), (0.050, (0.095, 10.0)))
-_CANDIDATE_CORRELATION = 0.5
+# Every second bin's envelope is searched: each envelope bin already covers its neighbours.
+_STRIDE = 2
 _UNITS = (0.060, 0.200)
 _FREQUENCIES = (300.0, 4000.0)
 _MIN_CORRELATION = 0.78
@@ -169,11 +172,13 @@ def _level(x: Float, sample_rate: int) -> float:
 
 
 def _limit(x: Float, sample_rate: int) -> Float:
-    """``x`` with its peaks brought under :data:`PEAK_LIMIT` by a look-ahead gain curve.
+    """``x`` with its peaks brought under :data:`PEAK_LIMIT` by a look-ahead limiter.
 
-    The gain needed in each 2.5 ms block (the smallest of it and its neighbours) is interpolated
-    linearly between block centres, so it never exceeds what any sample needs and changes
-    smoothly: speech peaks are tucked in without clipping's distortion."""
+    The gain each 2.5 ms block needs is held for its neighbours, ramps down ahead of a peak at
+    most 1.5 dB per block and recovers at most 0.25 dB per block (about 100 dB/s) after it,
+    then is interpolated linearly between block centres: never more gain than any sample
+    allows, and no gain changes within a voice's pitch period, so peaks are tucked in without
+    clipping's distortion."""
     envelope = np.max(np.abs(x), axis=1)
     if len(envelope) == 0 or float(envelope.max()) <= PEAK_LIMIT:
         return x
@@ -181,17 +186,21 @@ def _limit(x: Float, sample_rate: int) -> Float:
     block = max(1, round(sample_rate * _LIMITER_BLOCK))
     count = -(-len(needed) // block)
     padded = np.pad(needed, (0, count * block - len(needed)), constant_values=1.0)
-    gains = padded.reshape(count, block).min(axis=1)
-    gains = np.minimum(gains, np.minimum(np.r_[1.0, gains[:-1]], np.r_[gains[1:], 1.0]))
+    gains_db = 20 * np.log10(padded.reshape(count, block).min(axis=1))
+    gains_db = np.minimum(gains_db, np.minimum(np.r_[0.0, gains_db[:-1]], np.r_[gains_db[1:], 0.0]))
+    for i in range(count - 2, -1, -1):  # look-ahead: start turning down before the peak
+        gains_db[i] = min(gains_db[i], gains_db[i + 1] + _LIMITER_ATTACK_DB)
+    for i in range(1, count):  # release: recover slowly after it
+        gains_db[i] = min(gains_db[i], gains_db[i - 1] + _LIMITER_RELEASE_DB)
     centres = (np.arange(count) + 0.5) * block
-    curve = np.interp(np.arange(len(needed)), centres, gains)
+    curve = np.interp(np.arange(len(needed)), centres, 10 ** (gains_db / 20))
     limited: Float = x * np.minimum(curve, needed)[:, None]
     return limited
 
 
 def _set_level(prompt: Float, sample_rate: int, target_db: float) -> Float:
     """``prompt`` at ``target_db`` (active RMS). Peaks over -1 dBFS are limited, by at most
-    6 dB; a prompt that would need more is turned down as a whole instead."""
+    12 dB; a prompt that would need more is turned down as a whole instead."""
     current = _level(prompt, sample_rate)
     if not math.isfinite(current):
         raise RenderError("the prompt is silent", fix="pass a prompt clip with sound in it")
@@ -409,8 +418,8 @@ def add_audible_label(
     level:
         ``"match"`` (default): the prompt gets the RMS level of the programme's active parts
         (see :func:`active_level`; -20 dBFS for a silent programme); or a level in dBFS. Peaks
-        that would pass -1 dBFS are limited (smooth gain, at most 6 dB); a prompt needing more
-        is quieter than asked.
+        that would pass -1 dBFS are limited (smooth look-ahead gain, at most 12 dB); a prompt
+        needing more is quieter than asked.
 
     Returns
     -------
@@ -598,40 +607,62 @@ def _accept(correlation: float, separation: float, spread: float, drift: float) 
     )
 
 
+@dataclass(frozen=True)
+class _Analysis:
+    """One block's spectrogram (frames x bins lo_bin.., magnitudes) and tone envelope (dB, every
+    :data:`_STRIDE`-th bin, ``pad`` silent frames added at each end); frame i is centred at
+    i * hop samples."""
+
+    spectrum: Float
+    envelope: npt.NDArray[np.float32]
+    lo_bin: int
+    n_fft: int
+    hop: int
+    window: int
+    pad: int
+
+    @classmethod
+    def of(cls, x: Float, rate: int, freq_range: tuple[float, float], seconds: float, pad: int) -> _Analysis:
+        hop = round(rate * _HOP)
+        window = round(rate * seconds)
+        n_fft = 1 << (window - 1).bit_length()
+        lo_bin = max(1, math.floor(freq_range[0] * n_fft / rate))
+        hi_bin = max(lo_bin, min(n_fft // 2 - 2, math.ceil(freq_range[1] * n_fft / rate)))
+        spectrum, levels = _levels(x, lo_bin, hi_bin, n_fft, hop, window)
+        envelope = np.pad(levels[:, ::_STRIDE], ((pad, pad), (0, 0))).astype(np.float32)
+        return cls(spectrum, envelope, lo_bin, n_fft, hop, window, pad)
+
+
 def _detect_block(
     x: Float, rate: int, offset: float, units: list[int], freq_range: tuple[float, float]
 ) -> list[tuple[float, RhythmMatch]]:
     """Rhythm prompts in one block of mono audio at the analysis rate, with their scores.
 
-    Short units are analysed with 25 ms windows, long ones with 50 ms windows: the longer the
-    tones, the finer the frequency resolution they allow, and the less music leaks into the
-    tone's bin."""
+    Units under 95 ms are analysed with 25 ms windows, longer ones with 50 ms windows: the
+    longer the tones, the finer the frequency resolution they allow, and the less music leaks
+    into the tone's bin. Timing found with the long window is refined on the 25 ms analysis."""
+    pad = 2 * max(units)
+    fine = _Analysis.of(x, rate, freq_range, _WINDOWS[0][0], pad)
     found: list[tuple[float, RhythmMatch]] = []
     for seconds, (lo_unit, hi_unit) in _WINDOWS:
         group = [u for u in units if lo_unit <= u * _HOP < hi_unit]
         if group:
-            found += _detect_group(x, rate, offset, group, freq_range, seconds)
+            analysis = fine if seconds == _WINDOWS[0][0] else _Analysis.of(x, rate, freq_range, seconds, pad)
+            found += _detect_group(analysis, fine, rate, offset, group)
     return found
 
 
 def _detect_group(
-    x: Float, rate: int, offset: float, units: list[int], freq_range: tuple[float, float], seconds: float
+    analysis: _Analysis, fine: _Analysis, rate: int, offset: float, units: list[int]
 ) -> list[tuple[float, RhythmMatch]]:
-    hop = round(rate * _HOP)
-    window = round(rate * seconds)
-    n_fft = 1 << (window - 1).bit_length()
-    lo_bin = max(1, math.floor(freq_range[0] * n_fft / rate))
-    hi_bin = min(n_fft // 2 - 2, math.ceil(freq_range[1] * n_fft / rate))
-    spectrum, levels = _levels(x, lo_bin, hi_bin, n_fft, hop, window)
-    pad = 2 * max(units)
-    envelope = np.pad(levels, ((pad, pad), (0, 0))).astype(np.float32)
+    envelope, pad = analysis.envelope, analysis.pad
     frames = len(envelope)
     size = 1 << (frames + 16 * max(units)).bit_length()
     env_spectrum = np.fft.rfft(envelope, size, axis=0)
     zero = np.zeros((1, envelope.shape[1]))
     sums = np.concatenate([zero, np.cumsum(envelope, axis=0, dtype=np.float64)])
     squares = np.concatenate([zero, np.cumsum(np.square(envelope, dtype=np.float64), axis=0)])
-    trim = max(1, window // hop // 2)
+    trim = max(1, analysis.window // analysis.hop // 2)
     found: list[tuple[float, RhythmMatch]] = []
     for unit in units:
         for letter_gap in (1, 3):
@@ -653,19 +684,44 @@ def _detect_group(
             best_bin = np.argmax(score, axis=1)
             best = score[np.arange(len(score)), best_bin]
             on_runs, off_runs = _segments(template, trim)
-            for start in np.flatnonzero(best >= _CANDIDATE_CORRELATION):
+            for start in np.flatnonzero(best >= _MIN_CORRELATION):
                 if best[start] < best[max(0, start - unit) : start + unit + 1].max():
                     continue  # not the local maximum in time
-                column = envelope[:, best_bin[start]]
-                separation, spread = _separation(column, int(start), on_runs, off_runs)
+                column = int(best_bin[start])
+                separation, spread = _separation(envelope[:, column], int(start), on_runs, off_runs)
                 confidence = float(best[start])
-                drift = _drift(spectrum, int(start) - pad, on_runs, int(best_bin[start]))
+                drift = _drift(analysis.spectrum, int(start) - pad, on_runs, _STRIDE * column)
                 if not _accept(confidence, separation, spread, drift):
                     continue
-                first = int(start) + lead - pad
-                where = _Where(first, int(best_bin[start]) + lo_bin, unit, letter_gap)
-                found.append((confidence, _match(spectrum, lo_bin, where, rate, n_fft, hop, offset, confidence)))
+                where = _Where(int(start) + lead - pad, _STRIDE * column + analysis.lo_bin, unit, letter_gap)
+                if fine is not analysis:
+                    where = _refine(fine, where, where.bin * rate / analysis.n_fft, rate)
+                spectrum, lo_bin, n_fft = analysis.spectrum, analysis.lo_bin, analysis.n_fft
+                found.append(
+                    (confidence, _match(spectrum, lo_bin, where, rate, n_fft, analysis.hop, offset, confidence))
+                )
     return found
+
+
+def _refine(fine: _Analysis, where: _Where, frequency: float, rate: int) -> _Where:
+    """``where`` with its onset and unit re-fitted (within 2 frames of unit, 6 of onset) on the
+    short-window envelope, whose edges are sharper."""
+    column = round((frequency * fine.n_fft / rate - fine.lo_bin) / _STRIDE)
+    column = min(max(column, 0), fine.envelope.shape[1] - 1)
+    best = (-2.0, where.first, where.unit)
+    for unit in range(max(2, where.unit - 2), where.unit + 3):
+        template, lead = _template(unit, where.letter_gap)
+        centred = template - template.mean()
+        for first in range(where.first - 6, where.first + 7):
+            start = first - lead + fine.pad
+            if start < 0 or start + len(template) > len(fine.envelope):
+                continue
+            values = fine.envelope[start : start + len(template), column].astype(np.float64)
+            spread = float(np.sqrt(np.sum((values - values.mean()) ** 2)))
+            score = float(values @ centred) / (spread * float(np.sqrt(centred @ centred))) if spread > 0 else -1.0
+            if score > best[0]:
+                best = (score, first, unit)
+    return _Where(best[1], where.bin, best[2], where.letter_gap)
 
 
 @dataclass(frozen=True)
@@ -743,8 +799,8 @@ def find_rhythm_prompt(
     >>> rate = 16000
     >>> quiet = np.zeros(rate, dtype=np.float32)
     >>> labeled = add_audible_label(quiet, rate, level=-20.0)
-    >>> [(round(m.start, 1), m.unit, round(m.frequency)) for m in find_rhythm_prompt(labeled, rate)]
-    [(0.0, 0.12, 1046)]
+    >>> [(round(m.start, 1), m.unit, abs(m.frequency - 1046.5) < 3) for m in find_rhythm_prompt(labeled, rate)]
+    [(0.0, 0.12, True)]
     """
     rate = _check_rate(sample_rate)
     mono = _mono(samples)

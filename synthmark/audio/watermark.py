@@ -384,7 +384,11 @@ def detect_watermark(
         return AudioWatermarkReport(False)
     z, key, soft = strongest
     return AudioWatermarkReport(
-        False, p_value=_p_value(z, len(key_list)), pilot_z=z, raw_id=payload.decode(soft, key).raw_id, attempts=attempts
+        False,
+        p_value=_p_value(z, len(key_list)),
+        pilot_z=z,
+        raw_id=payload.decode(soft, key, list_size=1).raw_id,
+        attempts=attempts,
     )
 
 
