@@ -786,13 +786,17 @@ def find_rhythm_prompt(
     Both gap styles are found: 1-unit gaps throughout (:func:`rhythm_prompt`) and a 3-unit
     Morse letter gap between "·−" and "··".
 
-    How: the signal is analysed at 12 kHz (or its own rate if lower) in 25 ms Hann windows
-    every 5 ms; each frequency bin's level in dB is a tone envelope, correlated (Pearson) with
-    the rhythm's on/off template, 2 silent units on each side, for every unit. A match needs a
-    correlation of at least 0.78, tones on average 4 dB over the silences, the quietest tone
-    3 dB over the loudest silence, and the four tones within 6 dB of each other; speech and
-    music, whose partials neither hold one pitch nor keep this rhythm, fail these. A tone masked
-    by louder music at its own frequency (e.g. 300-400 Hz under piano) can be missed.
+    How: the signal is analysed at 12 kHz (or its own rate if lower) in Hann windows every
+    5 ms (25 ms long for units under 95 ms, 50 ms for longer ones); each frequency bin's level
+    in dB is a tone envelope, correlated (Pearson) with the rhythm's on/off template, 2 silent
+    units on each side, for every unit. A match needs a correlation of at least 0.78, tones on
+    average 4 dB over the silences, the quietest tone 3 dB over the loudest silence, the four
+    tones within 6 dB of each other and within half a bin of the same frequency. Speech and
+    music, whose partials neither hold one pitch nor keep this rhythm, fail these: no match in
+    the five fixtures (158 s of speech and music) nor in 84 Debian system sounds (159 s).
+    A prompt much quieter than music at its own frequency can be missed: at -30 dBFS, 15-18 dB
+    under the fixtures' music and speech, about 2 in 3 default prompts (1046.5 Hz) are found,
+    nearly all at 1.5 kHz and above, few at 500 Hz and below.
 
     Examples
     --------
