@@ -24,6 +24,7 @@ __all__ = [
     "Format",
     "format_for_path",
     "load_source",
+    "os_error",
     "read_bytes",
     "sniff",
     "sniff_modality",
@@ -167,9 +168,16 @@ def read_bytes(path: str | os.PathLike[str], *, limit: int = MAX_FILE_BYTES) -> 
                     fix="raise synthmark.formats.MAX_FILE_BYTES if this file is trusted",
                 )
             return handle.read()
-    except IsADirectoryError as exc:
-        raise UnsupportedFormatError("is a directory", path=path, fix="pass a file") from exc
-    except FileNotFoundError as exc:
-        raise InputError("no such file", path=path, fix="check the path") from exc
-    except PermissionError as exc:
-        raise InputError("permission denied", path=path, fix="check the file's permissions") from exc
+    except OSError as exc:
+        raise os_error(exc, path) from exc
+
+
+def os_error(exc: OSError, path: str | os.PathLike[str] | None) -> InputError:
+    """The :class:`InputError` that says what an ``OSError`` from opening ``path`` means."""
+    if isinstance(exc, IsADirectoryError):
+        return UnsupportedFormatError("is a directory", path=path, fix="pass a file")
+    if isinstance(exc, FileNotFoundError):
+        return InputError("no such file", path=path, fix="check the path")
+    if isinstance(exc, PermissionError):
+        return InputError("permission denied", path=path, fix="check the file's permissions")
+    return InputError(f"cannot read the file ({exc.strerror or exc})", path=path, fix="check the path")

@@ -298,17 +298,13 @@ def _read_head(source: bytes | str | os.PathLike[str], name: str | None) -> tupl
     """The first 64 KiB and the total size of ``source``, translating OS errors."""
     if isinstance(source, bytes):
         return source[: 1 << 16], len(source)
+    from synthmark.formats import os_error  # not at import: formats reads this package's magic table
+
     try:
         with open(source, "rb") as handle:
             return handle.read(1 << 16), os.fstat(handle.fileno()).st_size
-    except IsADirectoryError as exc:
-        raise UnsupportedFormatError("is a directory", path=name, fix="pass an audio file") from exc
-    except FileNotFoundError as exc:
-        raise InputError("no such file", path=name, fix="check the path") from exc
-    except PermissionError as exc:
-        raise InputError("permission denied", path=name, fix="check the file's permissions") from exc
     except OSError as exc:
-        raise InputError(f"cannot read the file ({exc.strerror or exc})", path=name, fix="check the path") from exc
+        raise os_error(exc, name) from exc
 
 
 def _frame_to_array(frame: Any) -> npt.NDArray[np.float32]:
