@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from synthmark._atomic import check_output, write_atomic
 from synthmark.aigc import AIGCLabel
 from synthmark.audio import AudibleStyle
-from synthmark.errors import SynthmarkError
+from synthmark.errors import SynthmarkError, WatermarkError
 from synthmark.formats import read_bytes, sniff
 from synthmark.image.visible import LabelPlacement, LabelStyle
 from synthmark.keys import WatermarkKey
@@ -127,7 +127,15 @@ def label_bytes(
     warnings: list[str] = []
     if explicit_style is not None or key is not None:
         mark = None if key is None else modality.Mark(key, content_id(label.produce_id))
-        data, placement = modality.relabel_content(data, explicit_style, mark, path=path)
+        try:
+            data, placement = modality.relabel_content(data, explicit_style, mark, path=path)
+        except WatermarkError as exc:
+            # The watermark is encouraged, the other layers are required: label without it,
+            # and say so (layers then lack "watermark").
+            warnings.append(f"watermark skipped: {exc.message}; {exc.fix}")
+            key = mark = None
+            if explicit_style is not None:
+                data, placement = modality.relabel_content(data, explicit_style, None, path=path)
         explicit = "visible" if fmt.modality == "image" else "audible"
         layers += [name for name, on in ((explicit, explicit_style), ("watermark", key)) if on is not None]
         if mark is not None:

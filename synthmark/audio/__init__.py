@@ -24,7 +24,7 @@ import numpy as np
 
 from synthmark.aigc import AIGCLabel
 from synthmark.audio.watermark import AudioWatermarkReport, StreamingEmbedder, detect_watermark, embed_watermark
-from synthmark.errors import MetadataError
+from synthmark.errors import LowCapacityError, MetadataError
 from synthmark.keys import WatermarkKey
 from synthmark.metadata import MetadataReading, interpret
 from synthmark.payload import Mark
@@ -126,7 +126,19 @@ def relabel_content(
         )
     if mark is not None:
         samples = embed_watermark(samples, info.sample_rate, mark.key, mark.content_id)
-    return encode_audio(samples, info), None
+    out = encode_audio(samples, info)
+    if mark is not None:
+        # Refuse a silent, unreadable mark: read it back from the encoded file.
+        decoded, _ = decode_audio(out, path=path)
+        report = detect_watermark(decoded, info.sample_rate, mark.key)
+        if not report.found or report.content_id != mark.content_id:
+            raise LowCapacityError(
+                "the watermark does not read back from the labeled audio (too short, too quiet or "
+                "speech-like for this version's mark)",
+                path=path,
+                fix="label it without --key (the other layers still apply)",
+            )
+    return out, None
 
 
 def read_samples(source: Source) -> tuple[np.ndarray, int]:

@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image
 
 from synthmark.aigc import AIGCLabel
-from synthmark.errors import CorruptFileError, MetadataError, TooLargeError, WatermarkError
+from synthmark.errors import CorruptFileError, LowCapacityError, MetadataError, TooLargeError, WatermarkError
 from synthmark.formats import MAX_IMAGE_PIXELS, Format, load_source, sniff_modality
 from synthmark.image.visible import (
     DEFAULT_HEIGHT,
@@ -205,7 +205,10 @@ def relabel_pixels(
             from synthmark.image.watermark import embed_watermark
 
             rgb = embed_watermark(rgb, mark.key, mark.content_id)
-        return codec.reencode(data, cv2.cvtColor(rgb, code[1]), path=path), placement
+        out = codec.reencode(data, cv2.cvtColor(rgb, code[1]), path=path)
+        if mark is not None:
+            _check_mark_reads_back(out, mark, path)
+        return out, placement
     orientation = source.getexif().get(0x0112, 1) if fmt.name == "jpeg" else 1
     upright, back = _UPRIGHT.get(orientation, (None, None))
     shown = source.transpose(upright) if upright is not None else source
@@ -218,8 +221,26 @@ def relabel_pixels(
         shown = embed_watermark(_markable(shown, path=path), mark.key, mark.content_id)
     labeled = shown.transpose(back) if back is not None else shown
     if fmt.name == "jpeg":
-        return codec.reencode(data, labeled, source, path=path), placement
-    return codec.reencode(data, labeled, path=path), placement
+        out = codec.reencode(data, labeled, source, path=path)
+    else:
+        out = codec.reencode(data, labeled, path=path)
+    if mark is not None:
+        _check_mark_reads_back(out, mark, path)
+    return out, placement
+
+
+def _check_mark_reads_back(data: bytes, mark: Mark, path: str | None) -> None:
+    """Refuse to write a file whose watermark cannot be read back (too small or too busy an
+    image): a silent, unreadable mark would be worse than none."""
+    from synthmark.image.watermark import detect_watermark
+
+    report = detect_watermark(read_pixels(data), mark.key)
+    if not report.found or report.content_id != mark.content_id:
+        raise LowCapacityError(
+            "the watermark does not read back from the labeled image (too small or too busy to hold it)",
+            path=path,
+            fix="label it without --key (the other layers still apply), or watermark a larger original",
+        )
 
 
 def read_pixels(source: Source) -> np.ndarray:

@@ -530,15 +530,18 @@ def _luma_of(array: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Capacity:
-    """How well an image can hold the mark at the quality target.
+    """How well an image holds the mark at the quality targets.
 
     ``ratio`` is achieved/target mark energy (1.0 = the PSNR target is reached; lower means the
-    content is too flat to hide the full-strength mark); ``reliable`` is ``ratio >=``
-    :data:`MIN_CAPACITY`.
+    content is too flat to hide the full-strength mark). ``pilot_z`` is the pilot's strength
+    when a trial mark was read back after a JPEG q75 round trip (a self-test with a throw-away
+    key). ``reliable``: enough energy and the trial payload read back exactly — small (under
+    about 400 px) or very busy images can fail even with full energy.
     """
 
     ratio: float
     reliable: bool
+    pilot_z: float
 
 
 def _check_size(height: int, width: int) -> None:
@@ -552,12 +555,26 @@ def _check_size(height: int, width: int) -> None:
 def watermark_capacity(
     image: np.ndarray | Image.Image, *, target_psnr: float = DEFAULT_PSNR, target_ssim: float = DEFAULT_SSIM
 ) -> Capacity:
-    """Pre-check: can this image hold a reliable mark within the quality targets? (nothing is
-    embedded)."""
+    """Pre-check: can this image hold a reliable mark within the quality targets? A self-test:
+    a trial mark (throw-away key) is embedded, passed through JPEG q75 and read back (about
+    as long as one embedding plus one detection; the input is not modified)."""
+    import io
+
+    from synthmark.keys import generate_key
+
     array = _as_array(image)
     _check_size(array.shape[0], array.shape[1])
     _, ratio = _strength(texture(_luma_of(array)), target_psnr, target_ssim)
-    return Capacity(ratio, ratio >= MIN_CAPACITY)
+    trial_key = generate_key()
+    marked = embed_watermark(
+        array, trial_key, 0x5A5A5A5A5A5A5A5A, target_psnr=target_psnr, target_ssim=target_ssim, check_capacity=False
+    )
+    rgb = _luma_of(marked)  # the self-test runs on luma, which is what carries the mark
+    buffer = io.BytesIO()
+    Image.fromarray(np.clip(np.rint(rgb), 0, 255).astype(np.uint8)).save(buffer, "JPEG", quality=75)
+    report = detect_watermark(np.asarray(Image.open(buffer)), trial_key)
+    read_back = report.found and report.content_id == 0x5A5A5A5A5A5A5A5A
+    return Capacity(ratio, ratio >= MIN_CAPACITY and read_back, report.pilot_z)
 
 
 def _add_to_colour(array: np.ndarray, signal: np.ndarray) -> np.ndarray:
