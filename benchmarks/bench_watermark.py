@@ -51,7 +51,7 @@ from PIL import Image
 import synthmark
 from benchmarks.peers import Peer, PeerError, available_peers
 from synthmark.errors import SynthmarkError
-from synthmark.image.watermark import detect_watermark, embed_watermark
+from synthmark.image.watermark import PILOT_GATE, detect_watermark, embed_watermark
 from synthmark.keys import KEY_BYTES, WatermarkKey, generate_key
 from synthmark.transforms import IMAGE_SUITE, psnr, ssim
 
@@ -658,7 +658,7 @@ def fp_table(fp: FalsePositives) -> Table:
     table.notes.append(
         f"{fp.detections} detections in {fp.files * fp.keys:,} trials ({_verdict(fp.detections == 0)}: target zero); "
         f"strongest pilot z-score seen {fp.max_pilot_z:.2f}, on {fp.max_pilot_file} "
-        "(decoding is tried above 5; a detection also needs the keyed MAC); "
+        f"(decoding is tried above {PILOT_GATE}; a detection also needs the keyed MAC); "
         f"{fp.seconds:.0f} s with all keys tried on one analysis per file."
     )
     return table
