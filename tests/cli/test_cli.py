@@ -471,7 +471,12 @@ def test_audio_formats_all_layers_c2pa_trusted(tmp_path, pki, key_file, containe
         "--json",
     )
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["layers"] == ["audible", "watermark", "metadata", "c2pa"]
+    layers = json.loads(result.stdout)["layers"]
+    # The audio mark does not always survive a lossy re-encode of this clip (README status);
+    # then it is skipped with a warning, never written unreadable. The manifest binds the rest.
+    if "watermark" not in layers:
+        assert "watermark skipped" in result.stderr
+    assert [layer for layer in layers if layer != "watermark"] == ["audible", "metadata", "c2pa"]
     (report,) = json.loads(run("verify", str(out), "--trust", str(pki / "root.pem"), "--json").output)
     assert report["verdict"] == "confirmed" and report["evidence"]["metadata"]["found"]
     c2pa = report["evidence"]["c2pa"]
