@@ -1,7 +1,8 @@
 """``synthmark`` commands. Only this module exits; library errors become one-line messages.
 
-Exit codes (all commands): 0 success; 1 (``verify``) some file carries no label; 2 an error
-(bad input, unreadable file, unwritable output, bad option).
+Exit codes (all commands): 0 success; 1 ``verify``: some file carries no label,
+``robustness``: some transformation removed the mark; 2 an error (bad input, unreadable file,
+bad key, unwritable output, bad option).
 """
 
 from __future__ import annotations
@@ -412,17 +413,6 @@ def keygen(output: Path, force: bool) -> None:
     click.echo(f"wrote {output} (key id {key_id})")
 
 
-def _rgb8(pixels: Any) -> Any:
-    """Decoded pixels as H x W x 3 uint8 RGB, what the robustness suite works on."""
-    import numpy as np
-
-    if pixels.dtype == np.uint16:
-        pixels = (pixels // 257).astype(np.uint8)
-    if pixels.ndim == 2 or pixels.shape[2] == 1:
-        pixels = np.repeat(pixels.reshape(*pixels.shape[:2], 1), 3, axis=2)
-    return np.ascontiguousarray(pixels[..., :3]) if pixels.shape[2] >= 3 else np.repeat(pixels[..., :1], 3, axis=2)
-
-
 @cli.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--key", "key_file", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -455,16 +445,12 @@ def robustness(
       1  some transformation removed it
       2  an error (unreadable file, bad key, no watermark in FILE without --embed)
     """
-    from synthmark.formats import read_bytes, sniff
+    from synthmark.transforms.report import evaluate_file, render_chart
 
     try:
         key = load_key(key_file)
-        modality = sniff(read_bytes(file), path=file).modality
-        run_suite = _audio_suite if modality == "audio" else _image_suite
-        report = run_suite(file, key, embed, original, list(only), seed)
+        report = evaluate_file(file, key, embed=embed, original=original, names=list(only) or None, seed=seed)
         if plot is not None:
-            from synthmark.transforms.report import render_chart
-
             render_chart(report, plot)
     except SynthmarkError as exc:
         _fail(str(exc))
@@ -483,59 +469,6 @@ def robustness(
             console.print(f"  {o.name:<15} {o.size:>18}    {mark} {o.bit_accuracy:>6.1%} {o.pilot_z:>8.1f}")
         console.print(f"{report.survived} of {len(report.outcomes)} transformations keep the exact payload")
     sys.exit(EXIT_OK if report.survived == len(report.outcomes) else EXIT_UNLABELED)
-
-
-def _check_names(only: list[str], suite: Any) -> None:
-    unknown = [name for name in only if name not in suite]
-    if unknown:
-        _fail(f"unknown transformation(s) {', '.join(unknown)}; use: {' '.join(suite)}")
-
-
-def _payload_for(file: Path, modality: Any, key: Any, embed: bool, found: Any) -> int:
-    """The payload to test: a fresh one (or the ProduceID's) with --embed, else the one found."""
-    import secrets
-
-    from synthmark.payload import content_id
-
-    if embed:
-        label = modality.read_metadata(file).label
-        return content_id(label.produce_id) if label else secrets.randbits(64)
-    if not found.found or found.content_id is None:
-        _fail(f"{file}: no watermark made with key {key.key_id}; pass --embed to mark a copy first")
-    return int(found.content_id)
-
-
-def _image_suite(file: Path, key: Any, embed: bool, original: Path | None, only: list[str], seed: int) -> Any:
-    from synthmark import image
-    from synthmark.image.watermark import detect_watermark, embed_watermark
-    from synthmark.transforms.image import IMAGE_SUITE
-    from synthmark.transforms.report import evaluate_image
-
-    _check_names(only, IMAGE_SUITE)
-    pixels = _rgb8(image.read_pixels(file))
-    reference = None if original is None else _rgb8(image.read_pixels(original))
-    payload = _payload_for(file, image, key, embed, None if embed else detect_watermark(pixels, key))
-    marked = embed_watermark(pixels, key, payload) if embed else pixels
-    reference = pixels if embed else reference
-    if reference is not None and reference.shape != marked.shape:
-        _fail(f"{original}: the original is {reference.shape[1]}x{reference.shape[0]}, FILE is not")
-    return evaluate_image(marked, key, payload, original=reference, names=only or None, seed=seed)
-
-
-def _audio_suite(file: Path, key: Any, embed: bool, original: Path | None, only: list[str], seed: int) -> Any:
-    from synthmark import audio
-    from synthmark.transforms.audio import AUDIO_SUITE
-    from synthmark.transforms.report import evaluate_audio
-
-    _check_names(only, AUDIO_SUITE)
-    samples, rate = audio.read_samples(file)
-    reference = None if original is None else audio.read_samples(original)[0]
-    payload = _payload_for(file, audio, key, embed, None if embed else audio.detect_watermark(samples, rate, key))
-    marked = audio.embed_watermark(samples, rate, key, payload) if embed else samples
-    reference = samples if embed else reference
-    if reference is not None and reference.shape != marked.shape:
-        _fail(f"{original}: the original's length or channels differ from FILE's")
-    return evaluate_audio(marked, rate, key, payload, original=reference, names=only or None, seed=seed)
 
 
 def main() -> None:

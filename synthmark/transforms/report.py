@@ -18,7 +18,7 @@ from synthmark.payload import ID_BITS
 from synthmark.transforms.image import IMAGE_SUITE
 from synthmark.transforms.quality import psnr, ssim
 
-__all__ = ["Outcome", "RobustnessReport", "evaluate_audio", "evaluate_image", "render_chart"]
+__all__ = ["Outcome", "RobustnessReport", "evaluate_audio", "evaluate_file", "evaluate_image", "render_chart"]
 
 
 @dataclass(frozen=True)
@@ -145,3 +145,71 @@ def render_chart(report: RobustnessReport, path: str | os.PathLike[str]) -> None
         draw.line((left + width // 2, y, left + width // 2, y + row - 8), fill="#888888")  # chance level
         draw.text((left + width + 8, y), f"{outcome.bit_accuracy:.0%}", fill="black", font=font)
     chart.save(path, "PNG")
+
+
+def _rgb8(pixels: np.ndarray) -> np.ndarray:
+    """Decoded pixels as H x W x 3 uint8 RGB, what the image suite works on."""
+    if pixels.dtype == np.uint16:
+        pixels = (pixels // 257).astype(np.uint8)
+    planes = pixels.reshape(*pixels.shape[:2], -1)
+    return np.ascontiguousarray(planes[..., :3] if planes.shape[2] >= 3 else np.repeat(planes[..., :1], 3, axis=2))
+
+
+def evaluate_file(
+    path: str | os.PathLike[str],
+    key: WatermarkKey,
+    *,
+    embed: bool = False,
+    original: str | os.PathLike[str] | None = None,
+    names: list[str] | None = None,
+    seed: int = 0,
+) -> RobustnessReport:
+    """Run the suite of the file's modality (image or audio) against the mark in ``path``.
+
+    With ``embed`` the file is taken as unmarked: a copy is marked in memory (payload from its
+    metadata label's ProduceID, else random) and quality is measured against the file; else the
+    payload is the one found with ``key`` (:class:`~synthmark.errors.WatermarkError` when there
+    is none), and quality is measured against ``original`` when given.
+    """
+    import secrets
+
+    from synthmark import audio, image
+    from synthmark.errors import SynthmarkError, WatermarkError
+    from synthmark.formats import read_bytes, sniff
+    from synthmark.payload import content_id
+    from synthmark.transforms.audio import AUDIO_SUITE
+
+    modality = sniff(read_bytes(path), path=path).modality
+    suite: dict[str, Any] = AUDIO_SUITE if modality == "audio" else IMAGE_SUITE
+    unknown = [name for name in names or () if name not in suite]
+    if unknown:
+        raise SynthmarkError(f"unknown transformation(s) {', '.join(unknown)}", fix=f"use: {' '.join(suite)}")
+    found: Any
+    if modality == "audio":
+        content, rate = audio.read_samples(path)
+        reference = None if original is None else audio.read_samples(original)[0]
+        found = audio.detect_watermark(content, rate, key)
+    else:
+        content, rate = _rgb8(image.read_pixels(path)), 0
+        reference = None if original is None else _rgb8(image.read_pixels(original))
+        found = detect_watermark(content, key)
+    if embed:
+        label = (audio if modality == "audio" else image).read_metadata(path).label
+        payload = content_id(label.produce_id) if label else secrets.randbits(64)
+        reference = content
+        marked = (
+            audio.embed_watermark(content, rate, key, payload)
+            if modality == "audio"
+            else image.embed_watermark(content, key, payload)
+        )
+    elif found.found and found.content_id is not None:
+        payload, marked = found.content_id, content
+    else:
+        raise WatermarkError(
+            f"no watermark made with key {key.key_id}", path=path, fix="pass --embed to mark a copy first"
+        )
+    if reference is not None and reference.shape != marked.shape:
+        raise SynthmarkError("the original's size differs from the file's", path=original, fix="pass its original")
+    if modality == "audio":
+        return evaluate_audio(marked, rate, key, payload, original=reference, names=names, seed=seed)
+    return evaluate_image(marked, key, payload, original=reference, names=names, seed=seed)
