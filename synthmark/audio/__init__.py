@@ -23,14 +23,15 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 import numpy as np
 
 from synthmark.aigc import AIGCLabel
-from synthmark.audio.watermark import AudioWatermarkReport, StreamingEmbedder, detect_watermark, embed_watermark
-from synthmark.errors import LowCapacityError, MetadataError
+from synthmark.audio import watermark as _watermark
+from synthmark.audio.watermark import AudioWatermarkReport, StreamingEmbedder
+from synthmark.errors import LowCapacityError, MetadataError, WatermarkError
 from synthmark.keys import WatermarkKey
 from synthmark.metadata import MetadataReading, interpret
 from synthmark.payload import Mark
 
 if TYPE_CHECKING:
-    from synthmark.audio.audible import add_audible_label, find_rhythm_prompt
+    from synthmark.audio.audible import find_rhythm_prompt
 
 __all__ = [
     "AudibleStyle",
@@ -47,7 +48,7 @@ __all__ = [
     "write_metadata",
 ]
 
-_AUDIBLE_NAMES = {"add_audible_label", "find_rhythm_prompt"}
+_AUDIBLE_NAMES = {"find_rhythm_prompt"}
 
 
 def __getattr__(name: str) -> Any:
@@ -59,6 +60,60 @@ def __getattr__(name: str) -> Any:
 
 
 Source = str | os.PathLike[str] | bytes | BinaryIO
+
+
+# pydub interop: an AudioSegment carries its own rate; it is recognised by duck typing, so
+# pydub is never imported here (it warns about a missing system FFmpeg, which synthmark does
+# not use).
+def _is_segment(samples: Any) -> bool:
+    return hasattr(samples, "get_array_of_samples") and hasattr(samples, "frame_rate")
+
+
+def _from_segment(segment: Any) -> tuple[np.ndarray, int]:
+    full = float(1 << (8 * segment.sample_width - 1))
+    raw = np.array(segment.get_array_of_samples(), dtype=np.float32)
+    return raw.reshape(-1, segment.channels) / np.float32(full), int(segment.frame_rate)
+
+
+def _to_segment(samples: np.ndarray, like: Any) -> Any:
+    """``samples`` (float in [-1, 1]) as an AudioSegment with ``like``'s width, rate and channels."""
+    width = int(like.sample_width)
+    full = 1 << (8 * width - 1)
+    dtype = {1: np.int8, 2: np.int16, 4: np.int32}[width]
+    ints = np.clip(np.rint(samples.astype(np.float64) * full), -full, full - 1).astype(dtype)
+    return type(like)(data=ints.tobytes(), sample_width=width, frame_rate=like.frame_rate, channels=like.channels)
+
+
+def _samples_and_rate(samples: Any, sample_rate: int | None) -> tuple[np.ndarray, int]:
+    if _is_segment(samples):
+        return _from_segment(samples)
+    if sample_rate is None:
+        raise WatermarkError("a sample rate is needed with a numpy array", fix="pass sample_rate in Hz")
+    return samples, sample_rate
+
+
+def embed_watermark(samples: Any, sample_rate: int | None, key: WatermarkKey, content_id: int, **options: Any) -> Any:
+    """:func:`synthmark.audio.watermark.embed_watermark` for numpy arrays (with ``sample_rate``)
+    or a pydub ``AudioSegment`` (``sample_rate`` None: the segment's own); the same kind out."""
+    array, rate = _samples_and_rate(samples, sample_rate)
+    marked = _watermark.embed_watermark(array, rate, key, content_id, **options)
+    return _to_segment(marked, samples) if _is_segment(samples) else marked
+
+
+def detect_watermark(samples: Any, sample_rate: int | None, keys: Any) -> AudioWatermarkReport:
+    """:func:`synthmark.audio.watermark.detect_watermark` for arrays or an ``AudioSegment``."""
+    array, rate = _samples_and_rate(samples, sample_rate)
+    return _watermark.detect_watermark(array, rate, keys)
+
+
+def add_audible_label(samples: Any, sample_rate: int | None = None, **options: Any) -> Any:
+    """:func:`synthmark.audio.audible.add_audible_label` for arrays (with ``sample_rate``) or a
+    pydub ``AudioSegment``; the same kind out."""
+    from synthmark.audio import audible
+
+    array, rate = _samples_and_rate(samples, sample_rate)
+    labeled = audible.add_audible_label(array, rate, **options)
+    return _to_segment(labeled, samples) if _is_segment(samples) else labeled
 
 
 @dataclass(frozen=True)

@@ -91,3 +91,25 @@ def test_wrong_key_and_int16(music):
 def test_bad_inputs(samples, rate, words):
     with pytest.raises(WatermarkError, match=words):
         embed_watermark(samples, rate, KEY, CID)
+
+
+def test_pydub_audio_segment_in_same_kind_out(music):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pydub: no system FFmpeg (not needed here), audioop deprecated
+        from pydub import AudioSegment
+
+    from synthmark import audio
+
+    samples, rate, _ = music
+    ints = (samples * 32767).astype(np.int16)
+    segment = AudioSegment(data=ints.tobytes(), sample_width=2, frame_rate=rate, channels=samples.shape[1])
+    marked = audio.embed_watermark(segment, None, KEY, CID)
+    assert isinstance(marked, AudioSegment) and marked.frame_rate == rate and marked.channels == segment.channels
+    assert abs(len(marked) - len(segment)) <= 1
+    assert audio.detect_watermark(marked, None, KEY).content_id == CID
+    labeled = audio.add_audible_label(segment, kind="rhythm", at="start")
+    assert isinstance(labeled, AudioSegment) and len(labeled) > len(segment)
+    with pytest.raises(WatermarkError, match="sample rate"):
+        audio.embed_watermark(samples, None, KEY, CID)
