@@ -181,7 +181,7 @@ def relabel_content(
         )
     if mark is not None:
         samples = embed_watermark(samples, info.sample_rate, mark.key, mark.content_id)
-    out = encode_audio(samples, info)
+    out = _carry_tags(data, encode_audio(samples, info), path)
     if mark is not None:
         # Refuse a silent, unreadable mark: read it back from the encoded file.
         decoded, _ = decode_audio(out, path=path)
@@ -194,6 +194,43 @@ def relabel_content(
                 fix="label it without --key (the other layers still apply)",
             )
     return out, None
+
+
+def _carry_tags(original: bytes, encoded: bytes, path: str | None) -> bytes:
+    """``encoded`` with the original's tags (ID3 frames, Vorbis comments, MP4 items, FLAC
+    pictures) copied over, so a re-encode loses no metadata. WAV LIST/INFO chunks are not
+    carried (mutagen does not write them)."""
+    import io
+
+    import mutagen
+
+    try:
+        source = mutagen.File(io.BytesIO(original))
+        if source is None or not source.tags:
+            return encoded
+        buffer = io.BytesIO(encoded)
+        target = mutagen.File(buffer)
+        if target is None:
+            return encoded
+        if target.tags is None:
+            target.add_tags()
+        if hasattr(source.tags, "getall"):  # ID3: copy frames
+            for frame in source.tags.values():
+                target.tags.add(frame)
+        else:
+            for name, value in source.tags.items():
+                target.tags[name] = value
+        for picture in getattr(source, "pictures", ()):
+            target.add_picture(picture)
+        buffer.seek(0)
+        target.save(buffer)
+        return buffer.getvalue()
+    except (mutagen.MutagenError, KeyError, ValueError, TypeError) as exc:
+        raise MetadataError(
+            f"could not carry the file's tags over the re-encode ({exc})",
+            path=path,
+            fix="label without --key and the audible label (metadata only), or report this file",
+        ) from exc
 
 
 def read_samples(source: Source) -> tuple[np.ndarray, int]:

@@ -481,3 +481,25 @@ def test_audio_formats_all_layers_c2pa_trusted(tmp_path, pki, key_file, containe
     assert report["verdict"] == "confirmed" and report["evidence"]["metadata"]["found"]
     c2pa = report["evidence"]["c2pa"]
     assert c2pa["verdict"] == "Trusted" and c2pa["label_agrees"] is True and c2pa["ai_generated"]
+
+
+@pytest.mark.parametrize(("container", "codec"), [("flac", "flac"), ("mp3", "libmp3lame"), ("m4a", "aac")])
+def test_audio_reencode_keeps_other_tags(tmp_path, container, codec):
+    import mutagen
+
+    from synthmark.audio._io import decode_audio, encode_as
+
+    samples, info = decode_audio(Path(__file__).resolve().parents[2] / "fixtures" / "audio" / "speech_it_male.flac")
+    src = tmp_path / f"in.{container}"
+    src.write_bytes(encode_as(samples[: info.sample_rate * 5], info.sample_rate, container, codec))
+    tagged = mutagen.File(src, easy=True)
+    if tagged.tags is None:
+        tagged.add_tags()
+    tagged["title"], tagged["artist"] = "My Song", "Someone"
+    tagged.save()
+    out = tmp_path / f"out.{container}"
+    assert run("label", str(src), "-o", str(out), "--producer", PROVIDER).exit_code == 0  # audible label: re-encode
+    kept = mutagen.File(out, easy=True)
+    assert kept["title"] == ["My Song"] and kept["artist"] == ["Someone"]
+    (report,) = json.loads(run("verify", str(out), "--json").output)
+    assert report["verdict"] == "confirmed" and report["evidence"]["metadata"]["problems"] == []
