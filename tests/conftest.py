@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from synthmark.aigc import AIGCLabel
@@ -24,3 +25,13 @@ def fixture_path(name: str) -> Path:
 
 def fixture_bytes(name: str) -> bytes:
     return (FIXTURES / name).read_bytes()
+
+
+def lag(reference: np.ndarray, test: np.ndarray, search: int = 2000) -> int:
+    """Lag of ``test`` behind ``reference`` in samples (FFT cross-correlation of channel sums)."""
+    m = min(len(reference), len(test))
+    a, b = reference[:m].sum(axis=1), test[:m].sum(axis=1)
+    size = 1 << (2 * m - 1).bit_length()
+    corr = np.fft.irfft(np.fft.rfft(b, size) * np.conj(np.fft.rfft(a, size)), size)
+    lags = np.r_[np.arange(search), np.arange(-search, 0)]
+    return int(lags[np.argmax(np.r_[corr[:search], corr[-search:]])])

@@ -21,6 +21,8 @@ from synthmark.audio._io import (
 )
 from synthmark.errors import CorruptFileError, InputError, TooLargeError, UnsupportedFormatError
 
+from ..conftest import lag
+
 AUDIO = Path(__file__).resolve().parents[2] / "fixtures" / "audio"
 
 
@@ -49,16 +51,6 @@ def tone(rate: int, channels: int, seconds: float = 1.0) -> np.ndarray:
     noise = np.random.default_rng(channels).normal(0, 0.01, (t.size, channels))
     columns = [0.4 * np.sin(2 * np.pi * 110 * (c + 1) * t) for c in range(channels)]
     return on_16bit_grid(np.stack(columns, axis=1) + noise)
-
-
-def delay(reference: np.ndarray, test: np.ndarray, search: int = 3000) -> int:
-    """Lag (in samples) of ``test`` behind ``reference``, by FFT cross-correlation of channel sums."""
-    m = min(len(reference), len(test))
-    a, b = reference[:m].sum(axis=1), test[:m].sum(axis=1)
-    size = 1 << (2 * m - 1).bit_length()
-    corr = np.fft.irfft(np.fft.rfft(b, size) * np.conj(np.fft.rfft(a, size)), size)
-    lags = np.r_[np.arange(search), np.arange(-search, 0)]
-    return int(lags[np.argmax(np.r_[corr[:search], corr[-search:]])])
 
 
 def wav_bytes(channels: int, rate: int, data: bytes, bits: int = 16, declared: int | None = None) -> bytes:
@@ -178,7 +170,7 @@ def test_lossy_round_trip_keeps_rate_length_and_alignment(
     assert info.sample_format == "flt" and info.bit_rate is not None
     # FFmpeg removes the encoder delay: same start; the end padding is cut where the container
     # says how long the audio is (M4A, Ogg; FFmpeg's Vorbis encoder rounds up to 64 samples).
-    assert delay(samples, decoded) == 0
+    assert lag(samples, decoded, search=3000) == 0
     assert samples.shape[0] <= decoded.shape[0] <= samples.shape[0] + 63
     if bit_rate is not None:
         assert 0.8 * bit_rate < info.bit_rate < 1.3 * bit_rate  # VBR Opus spends more on dense music

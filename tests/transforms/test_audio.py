@@ -13,6 +13,8 @@ from synthmark.errors import InputError, SynthmarkError
 from synthmark.transforms import audio as audio_module
 from synthmark.transforms.audio import AUDIO_SUITE, apply_audio, mix_with, snr_db
 
+from ..conftest import lag
+
 AUDIO = Path(__file__).resolve().parents[2] / "fixtures" / "audio"
 RATE = 44100
 
@@ -67,16 +69,6 @@ def band_energy(samples: np.ndarray, low: float, high: float, rate: int = RATE) 
     spectrum = np.abs(np.fft.rfft(samples.astype(np.float64), axis=0)) ** 2
     freqs = np.fft.rfftfreq(samples.shape[0], 1 / rate)
     return float(spectrum[(freqs >= low) & (freqs < high)].sum())
-
-
-def lag(reference: np.ndarray, test: np.ndarray, search: int = 2000) -> int:
-    """Lag of ``test`` behind ``reference`` in samples (FFT cross-correlation of channel sums)."""
-    m = min(len(reference), len(test))
-    a, b = reference[:m].sum(axis=1), test[:m].sum(axis=1)
-    size = 1 << (2 * m - 1).bit_length()
-    corr = np.fft.irfft(np.fft.rfft(b, size) * np.conj(np.fft.rfft(a, size)), size)
-    lags = np.r_[np.arange(search), np.arange(-search, 0)]
-    return int(lags[np.argmax(np.r_[corr[:search], corr[-search:]])])
 
 
 def test_suite_names_and_order_follow_the_spec() -> None:
