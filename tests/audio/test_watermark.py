@@ -49,8 +49,8 @@ def test_survives_on_music(music, name):
 def test_streaming_equals_whole_file():
     samples, info = decode_audio(AUDIO / "speech_en_female.flac")
     samples = samples[: info.sample_rate * 6]
-    whole = embed_watermark(samples, info.sample_rate, KEY, CID, alpha=0.09)
-    stream = StreamingEmbedder(info.sample_rate, samples.shape[1], KEY, CID, alpha=0.09)
+    whole = embed_watermark(samples, info.sample_rate, KEY, CID)
+    stream = StreamingEmbedder(info.sample_rate, samples.shape[1], KEY, CID)
     rng = np.random.default_rng(1)
     parts, at = [], 0
     while at < len(samples):
