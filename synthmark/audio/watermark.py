@@ -65,7 +65,7 @@ CELL_FRAMES, BANDS, TILE_CELLS = 4, 24, 16
 BAND_HZ = (200.0, 4000.0)
 #: Default quality target: energy of the mark in each frame under the frame's energy, dB (the
 #: whole clip's SNR lands 0.5-2 dB under it on music, above it on speech).
-DEFAULT_SNR = 27.0
+DEFAULT_SNR = 25.5
 #: Largest relative magnitude change in any band (0.35: +2.6 / -3.7 dB), whatever the SNR
 #: target allows; reached only in bands far quieter than the frame's loudest.
 MAX_ALPHA = 0.35
@@ -246,8 +246,8 @@ def _depths(spectra: np.ndarray, grid: _Grid, target_snr: float) -> np.ndarray:
 
 
 def _gain(spectra: np.ndarray, grid: _Grid, signs: np.ndarray, target_snr: float) -> np.ndarray:
-    """(frames, bins) signed relative change: each bin gets its band's depth times the tile's sign.
-    ``spectra`` is the sum over channels (the channels get the same gains)."""
+    """(frames, bins) signed relative change for one channel's (frames, bins) spectra: each bin
+    gets its band's depth times the tile's sign."""
     depth = _depths(spectra, grid, target_snr)
     bins = np.maximum(grid.band_of_bin, 0)
     gain: np.ndarray = signs * depth[:, bins]
@@ -287,10 +287,9 @@ def embed_watermark(
     coded = payload.encode(content_id, key)
     spectra = [np.fft.rfft(_frames(np.ascontiguousarray(data[:, c]), grid), axis=1) for c in range(data.shape[1])]
     signs = _gain_field(key, coded, grid, 0, len(spectra[0]))
-    gain = _gain(spectra[0] if len(spectra) == 1 else np.sum(spectra, axis=0), grid, signs, target_snr)
     out = data.copy()
     for c, spec in enumerate(spectra):
-        delta = np.fft.irfft(spec * gain, n=grid.n_fft, axis=1).astype(np.float32)
+        delta = np.fft.irfft(spec * _gain(spec, grid, signs, target_snr), n=grid.n_fft, axis=1).astype(np.float32)
         out[:, c] += _overlap_add(delta, grid, len(data))
     return _back(out, how)
 
@@ -509,7 +508,7 @@ class StreamingEmbedder:
         signs = _gain_field(self._key, self._coded, grid, self._frame, 1)[0]
         window = _window(grid.n_fft)
         spectrum = np.fft.rfft(self._window_input.T * window, axis=1)
-        gain = _gain(spectrum.sum(axis=0, keepdims=True), grid, signs[None], self._target_snr)
+        gain = _gain(spectrum, grid, signs[None], self._target_snr)  # channels as rows
         delta = np.fft.irfft(spectrum * gain, n=grid.n_fft, axis=1).T.astype(np.float32)
         delta *= window[:, None]
         completed = self._window_input[:hop] + delta[:hop] + self._tail
