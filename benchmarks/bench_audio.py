@@ -44,8 +44,9 @@ def _windows(samples: np.ndarray, rate: int) -> list[np.ndarray]:
     return [samples[start : start + size] for start in starts]
 
 
-def _speed(samples: np.ndarray, rate: int, key: WatermarkKey, repeat: int) -> tuple[float, float, float]:
-    """x real time: embed, detect (marked), detect (unmarked); medians over ``repeat`` runs."""
+def _speed(samples: np.ndarray, rate: int, key: WatermarkKey, repeat: int) -> tuple[float, float, float, float]:
+    """x real time: embed, detect (marked), detect (unmarked), detect with the speed search
+    (unmarked: every speed tried); medians over ``repeat`` runs."""
     seconds = len(samples) / rate
     marked = embed_watermark(samples, rate, key, 1)
 
@@ -61,6 +62,7 @@ def _speed(samples: np.ndarray, rate: int, key: WatermarkKey, repeat: int) -> tu
         median(lambda: embed_watermark(samples, rate, key, 1)),
         median(lambda: detect_watermark(marked, rate, key)),
         median(lambda: detect_watermark(samples, rate, key)),
+        median(lambda: detect_watermark(samples, rate, key, speed_search=True)),
     )
 
 
@@ -80,13 +82,13 @@ def main(*, repeat: int = 5, keys: int = 2, false_positive_keys: int = 100) -> N
     print(f"\naudio watermark: bundled recordings, {WINDOW_SECONDS:.0f} s excerpts, {keys} keys, exact 64-bit payload")
     print(
         f"  {'clip':<24} {'length':>7} {'channels':>8} {'SNR dB':>7} {'PESQ':>5} {'noise':>6}"
-        f" {'embed':>8} {'detect':>8} {'unmarked':>9}"
+        f" {'embed':>8} {'detect':>8} {'unmarked':>9} {'search':>7}"
     )
     decoded = {clip: decode_audio(AUDIO / clip) for clip in CLIPS}
     results: dict[str, dict[str, list[bool]]] = {name: {clip: [] for clip in CLIPS} for name in AUDIO_SUITE}
     for clip, (samples, info) in decoded.items():
         rate = info.sample_rate
-        embed_x, detect_x, unmarked_x = _speed(samples, rate, key_list[0], repeat)
+        embed_x, detect_x, unmarked_x, search_x = _speed(samples, rate, key_list[0], repeat)
         snrs = []
         for key in key_list:
             marked = embed_watermark(samples, rate, key, payload)
@@ -105,13 +107,15 @@ def main(*, repeat: int = 5, keys: int = 2, false_positive_keys: int = 100) -> N
                     attacked, attacked_rate = transform(marked, rate, np.random.default_rng(index))
                     excerpts = _windows(attacked, attacked_rate)
                 for excerpt in excerpts:
-                    report = detect_watermark(excerpt, attacked_rate, key)
+                    # the speed search only where the speed changed: elsewhere it finds the same
+                    report = detect_watermark(excerpt, attacked_rate, key, speed_search=name == "speed105")
                     results[name][clip].append(bool(report.found and report.content_id == payload))
         print(
             f"  {clip:<24} {len(samples) / rate:>6.1f}s {samples.shape[1]:>8} {min(snrs):>7.1f}"
-            f" {quality[0]:>5} {quality[1]:>6} {embed_x:>7.0f}x {detect_x:>7.0f}x {unmarked_x:>8.0f}x"
+            f" {quality[0]:>5} {quality[1]:>6} {embed_x:>7.0f}x {detect_x:>7.0f}x {unmarked_x:>8.0f}x {search_x:>6.0f}x"
         )
-    print("  (embed / detect in x real time, one core, medians; SNR: the lowest over the keys; PESQ-WB of the")
+    print("  (embed / detect in x real time, one core, medians; search: detect with speed_search=True on")
+    print("   unmarked audio, every speed tried; SNR: the lowest over the keys; PESQ-WB of the")
     print("   marked speech, 4.64 = identical, beside white noise of the same energy as the mark)")
 
     print(f"\n  {'transformation':<14} " + " ".join(f"{c.split('.')[0][:17]:>17}" for c in CLIPS) + "    all")
@@ -120,7 +124,8 @@ def main(*, repeat: int = 5, keys: int = 2, false_positive_keys: int = 100) -> N
         total = [ok for v in per_clip.values() for ok in v]
         share = 100 * sum(total) / len(total)
         print(f"  {name:<14} " + " ".join(f"{cell:>17}" for cell in cells) + f" {share:>5.0f} %")
-    print("  (target: >= 95 % after each transformation of the issue; speed105 a stretch goal)")
+    print("  (target: >= 95 % after each transformation of the issue; speed105 a stretch goal, detected")
+    print("   with speed_search=True, as `synthmark verify` does)")
 
     fp_keys = [WatermarkKey(hashlib.sha256(f"bench fp {i}".encode()).digest()) for i in range(false_positive_keys)]
     hits = tried = 0

@@ -100,10 +100,10 @@ def embed_watermark(samples: Any, sample_rate: int | None, key: WatermarkKey, co
     return _to_segment(marked, samples) if _is_segment(samples) else marked
 
 
-def detect_watermark(samples: Any, sample_rate: int | None, keys: Any) -> AudioWatermarkReport:
+def detect_watermark(samples: Any, sample_rate: int | None, keys: Any, **options: Any) -> AudioWatermarkReport:
     """:func:`synthmark.audio.watermark.detect_watermark` for arrays or an ``AudioSegment``."""
     array, rate = _samples_and_rate(samples, sample_rate)
-    return _watermark.detect_watermark(array, rate, keys)
+    return _watermark.detect_watermark(array, rate, keys, **options)
 
 
 def add_audible_label(samples: Any, sample_rate: int | None = None, **options: Any) -> Any:
@@ -243,9 +243,10 @@ def read_samples(source: Source) -> tuple[np.ndarray, int]:
 
 
 def find_watermark(source: Source, keys: list[WatermarkKey]) -> AudioWatermarkReport:
-    """:func:`detect_watermark` on a file."""
+    """:func:`detect_watermark` on a file, searching playback speeds too (a file from elsewhere
+    may have been sped up or slowed down)."""
     samples, rate = read_samples(source)
-    return detect_watermark(samples, rate, keys)
+    return detect_watermark(samples, rate, keys, speed_search=True)
 
 
 def find_explicit(source: Source) -> dict[str, Any]:

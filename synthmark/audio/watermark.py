@@ -22,7 +22,9 @@ Design (numbers are this module's defaults):
   mark is not), clipped and weighted by the inverse local variance; folded over the tile
   period; the cell phase and tile offset found by correlating with the pilot (any cut or
   shift); then the payload read and checked (soft Viterbi, keyed MAC, at most 2 attempts
-  per key).
+  per key). With ``speed_search`` the detector also undoes playback at other speeds (tempo
+  and pitch together, +-6 %): band edges and frame times are rescaled on the power
+  spectrogram, a 0.5 % grid is scanned with the pilot, and the best speed refined.
 
 Measured (README, ``python -m benchmarks --only audio``): every 10 s excerpt of the bundled
 speech and music recordings keeps the exact payload after the codecs, resampling, gain,
@@ -76,6 +78,9 @@ RATE_RANGE = (8000, 192000)
 #: How much audio the detector reads at most, seconds (from the start).
 MAX_ANALYSIS_SECONDS = 60.0
 _PILOT_GATE = 3.5
+#: Playback speeds tried by ``detect_watermark(..., speed_search=True)`` after 1.0: a 0.5 % grid
+#: over +-6 % (resampling that changes tempo and pitch together), then refined around the best.
+SPEED_RANGE, SPEED_STEP = 0.06, 0.005
 #: Neighbours (cells in time, bands) from which the detector predicts a cell's log energy.
 _NEIGHBOURS = ((-1, 0), (1, 0), (0, -1), (0, 1), (-1, -1), (-1, 1), (1, -1), (1, 1), (-2, 0), (2, 0), (0, -2), (0, 2))
 _CELLS = BANDS * TILE_CELLS
@@ -333,15 +338,43 @@ def _cell_evidence(bands: np.ndarray, phase: int) -> np.ndarray:
     return evidence
 
 
+def _bands_at_speed(power: np.ndarray, grid: _Grid, sample_rate: int, speed: float) -> np.ndarray:
+    """(frames, BANDS) band energies of audio played ``speed`` times too fast, mapped back to
+    the embedder's grid: band edges scaled by ``speed`` (fractional bins shared by overlap)
+    and frame rows read at ``i / speed`` (linear interpolation)."""
+    freqs = np.fft.rfftfreq(grid.n_fft, 1.0 / sample_rate)
+    step = freqs[1]
+    edges = np.linspace(BAND_HZ[0], BAND_HZ[1], BANDS + 1) * speed
+    low = np.maximum(freqs[:, None] - step / 2, edges[None, :-1])
+    high = np.minimum(freqs[:, None] + step / 2, edges[None, 1:])
+    bands = power @ (np.clip(high - low, 0.0, None) / step)
+    position = np.arange(int((len(bands) - 1) * speed)) / speed
+    first = position.astype(int)
+    fraction = (position - first)[:, None]
+    mapped: np.ndarray = bands[first] * (1.0 - fraction) + bands[np.minimum(first + 1, len(bands) - 1)] * fraction
+    return mapped
+
+
+def _speeds() -> list[float]:
+    """The coarse speed grid, nearest 1.0 first (1.0 itself excluded)."""
+    offsets = np.arange(SPEED_STEP, SPEED_RANGE + 1e-9, SPEED_STEP)
+    return [1.0 + sign * float(offset) for offset in offsets for sign in (1, -1)]
+
+
 @dataclass(frozen=True)
 class AudioWatermarkReport(payload.WatermarkReport):
     """What :func:`detect_watermark` found (see :class:`synthmark.payload.WatermarkReport`),
-    plus ``offset``: the tile phase found, in seconds."""
+    plus ``offset``: the tile phase found, in seconds, and ``speed``: the playback speed the
+    mark was found at (1.0 unless the audio was sped up or slowed down)."""
 
     offset: float | None = None
+    speed: float | None = None
 
     def _geometry(self) -> dict[str, Any]:
-        return {"offset": None if self.offset is None else round(self.offset, 3)}
+        return {
+            "offset": None if self.offset is None else round(self.offset, 3),
+            "speed": None if self.speed is None else round(self.speed, 4),
+        }
 
 
 def _folded(bands: np.ndarray) -> list[np.ndarray]:
@@ -388,11 +421,16 @@ def detect_watermark(
     samples: np.ndarray,
     sample_rate: int,
     keys: WatermarkKey | Sequence[WatermarkKey] | Iterable[WatermarkKey],
+    *,
+    speed_search: bool = False,
 ) -> AudioWatermarkReport:
     """Look for a synthmark audio watermark made with any of ``keys`` (no original needed).
 
     Reads at most the first :data:`MAX_ANALYSIS_SECONDS`; needs at least 2 s of sound; the
     whole payload is read from any 10 s excerpt of a marked clip (see the README's table).
+    ``speed_search`` also tries playback speeds within +-6 % (audio sped up or slowed down
+    with its pitch, e.g. ``speed105``) when the mark is not found at 1.0; it costs about 25
+    times the detection time on unmarked audio.
     """
     key_list = [keys] if isinstance(keys, WatermarkKey) else list(keys)
     data, _ = _as_float(samples)
@@ -400,44 +438,78 @@ def detect_watermark(
         return AudioWatermarkReport(False, details={"reason": "audio too short or rate out of range"})
     data = data[: int(MAX_ANALYSIS_SECONDS * sample_rate)]
     grid = _grid(sample_rate)
-    mono = np.ascontiguousarray(data.mean(axis=1))
-    folded = _folded(_band_energy(np.fft.rfft(_frames(mono, grid), axis=1), grid))
-    attempts = 0
-    strongest: tuple[float, WatermarkKey, np.ndarray] | None = None
-    for key in key_list:
-        for z, soft, shift in _read(folded, key):
-            if strongest is None or z > strongest[0]:
-                strongest = (z, key, soft)
-            if z < _PILOT_GATE:
-                continue
-            attempts += 1
-            decoded = payload.decode(soft, key)
-            if decoded.valid:
-                return AudioWatermarkReport(
-                    found=True,
-                    key_id=key.key_id,
-                    content_id=decoded.content_id,
-                    p_value=_p_value(z, len(key_list)),
-                    pilot_z=z,
-                    raw_id=decoded.raw_id,
-                    attempts=attempts,
-                    offset=shift * grid.hop / sample_rate,
-                )
-    if strongest is None:
-        return AudioWatermarkReport(False)
-    z, key, soft = strongest
-    return AudioWatermarkReport(
-        False,
-        p_value=_p_value(z, len(key_list)),
-        pilot_z=z,
-        raw_id=payload.decode(soft, key, list_size=1).raw_id,
-        attempts=attempts,
-    )
+    spectra = np.fft.rfft(_frames(np.ascontiguousarray(data.mean(axis=1)), grid), axis=1)
+    searched = 1 + (2 * round(SPEED_RANGE / SPEED_STEP) + 4 if speed_search else 0)
+    search = _Search(key_list, searched)
+    report = search.at(_folded(_band_energy(spectra, grid)), 1.0, grid.hop / sample_rate)
+    if report is None and speed_search:
+        power = np.abs(spectra) ** 2
+
+        def folded_at(speed: float) -> list[np.ndarray]:
+            return _folded(_bands_at_speed(power, grid, sample_rate, speed))
+
+        coarse = {speed: folded_at(speed) for speed in _speeds()}
+        best = max(coarse, key=lambda speed: max(search.pilot_z(coarse[speed], key) for key in key_list))
+        for speed in (best, best - SPEED_STEP / 4, best + SPEED_STEP / 4, best - SPEED_STEP / 2, best + SPEED_STEP / 2):
+            report = search.at(coarse.get(speed) or folded_at(speed), speed, grid.hop / sample_rate / speed)
+            if report is not None:
+                break
+    return report if report is not None else search.not_found()
 
 
-def _p_value(z: float, keys: int) -> float:
-    """Bound on P(best pilot z over all alignments and ``keys`` keys >= z) for unmarked audio."""
-    return min(1.0, keys * TILE_CELLS * CELL_FRAMES * 0.5 * math.erfc(z / math.sqrt(2.0)))
+class _Search:
+    """The key loop of :func:`detect_watermark` over one or more speed hypotheses, keeping the
+    strongest reading for the not-found report and counting MAC checks."""
+
+    def __init__(self, keys: list[WatermarkKey], hypotheses: int) -> None:
+        self.keys, self.hypotheses = keys, hypotheses
+        self.attempts = 0
+        self.strongest: tuple[float, WatermarkKey, np.ndarray] | None = None
+
+    @staticmethod
+    def pilot_z(folded: list[np.ndarray], key: WatermarkKey) -> float:
+        return _read(folded, key)[0][0]
+
+    def at(self, folded: list[np.ndarray], speed: float, seconds_per_frame: float) -> AudioWatermarkReport | None:
+        for key in self.keys:
+            for z, soft, shift in _read(folded, key):
+                if self.strongest is None or z > self.strongest[0]:
+                    self.strongest = (z, key, soft)
+                if z < _PILOT_GATE:
+                    continue
+                self.attempts += 1
+                decoded = payload.decode(soft, key)
+                if decoded.valid:
+                    return AudioWatermarkReport(
+                        found=True,
+                        key_id=key.key_id,
+                        content_id=decoded.content_id,
+                        p_value=_p_value(z, len(self.keys) * self.hypotheses),
+                        pilot_z=z,
+                        raw_id=decoded.raw_id,
+                        attempts=self.attempts,
+                        offset=shift * seconds_per_frame,
+                        speed=speed,
+                    )
+        return None
+
+    def not_found(self) -> AudioWatermarkReport:
+        if self.strongest is None:
+            return AudioWatermarkReport(False)
+        z, key, soft = self.strongest
+        return AudioWatermarkReport(
+            False,
+            p_value=_p_value(z, len(self.keys) * self.hypotheses),
+            pilot_z=z,
+            raw_id=payload.decode(soft, key, list_size=1).raw_id,
+            attempts=self.attempts,
+        )
+
+
+def _p_value(z: float, hypotheses: int) -> float:
+    """Bound on P(best pilot z over all alignments and ``hypotheses`` (keys x speeds) >= z) for
+    unmarked audio."""
+    return min(1.0, hypotheses * TILE_CELLS * CELL_FRAMES * 0.5 * math.erfc(z / math.sqrt(2.0)))
 
 
 class StreamingEmbedder:

@@ -34,8 +34,10 @@ __all__ = [
     "PLATE_OPACITY",
     "POSITIONS",
     "LabelPlacement",
+    "PreparedLabel",
     "add_visible_label",
     "bundled_font_path",
+    "prepare_label",
 ]
 
 DEFAULT_TEXT = "AI生成"
@@ -261,6 +263,52 @@ def _label_array(
     cols = slice(placement.left, placement.left + placement.width)
     out[rows, cols] = _composite(out[rows, cols], back, text, plate)
     return out, placement
+
+
+@dataclass(frozen=True)
+class PreparedLabel:
+    """A label laid out once for one frame size, composited onto many frames (video): the
+    font is fitted and the glyphs rendered once, and the plate colour is fixed, so the label
+    does not flicker between dark and light as the picture changes."""
+
+    placement: LabelPlacement
+    back: np.ndarray
+    text: np.ndarray
+    plate: str
+
+    def apply(self, frame: np.ndarray) -> np.ndarray:
+        """Composite the label onto ``frame`` (H x W x C array of the prepared size, any dtype
+        :func:`add_visible_label` takes) in place; returns ``frame``."""
+        rows = slice(self.placement.top, self.placement.top + self.placement.height)
+        cols = slice(self.placement.left, self.placement.left + self.placement.width)
+        frame[rows, cols] = _composite(frame[rows, cols], self.back, self.text, self.plate)
+        return frame
+
+
+def prepare_label(first_frame: np.ndarray, style: LabelStyle) -> PreparedLabel:
+    """Lay out ``style`` for frames the size of ``first_frame`` (H x W x C array); an
+    ``"auto"`` plate is chosen from ``first_frame`` under the label and then kept."""
+    font_path = os.fspath(style.font) if style.font is not None else bundled_font_path()
+    _check_glyphs(style.lines, font_path, style.font_index)
+    _scale(first_frame.dtype)
+    placement, back, text = _layout(
+        first_frame.shape[:2], style.lines, font_path, style.font_index, style.position, style.height, style.plate
+    )
+    plate = style.plate
+    if plate == "auto":
+        region = first_frame[
+            placement.top : placement.top + placement.height, placement.left : placement.left + placement.width
+        ]
+        colour = region.astype(np.float32).reshape(placement.height, placement.width, -1)[..., :3] / _scale(
+            region.dtype
+        )
+        luminance = (
+            float(colour.mean())
+            if colour.shape[2] < 3
+            else float((colour @ np.array([0.299, 0.587, 0.114], np.float32)).mean())
+        )
+        plate = "dark" if luminance > 0.5 else "light"
+    return PreparedLabel(placement, back, text, plate)
 
 
 def _to_array(image: Image.Image) -> tuple[np.ndarray, str]:

@@ -676,8 +676,9 @@ def _pilot_p_value(z: float, attempts: int) -> float:
     return min(1.0, attempts * TILE * TILE * 0.5 * math.erfc(z / math.sqrt(2.0)))
 
 
-def _analysis_field(array: np.ndarray) -> np.ndarray:
-    """The whitened luma of the central window (at most ANALYSIS_SIDE square) of an image."""
+def analysis_field(array: np.ndarray) -> np.ndarray:
+    """The whitened luma (float32) of the central window (at most ANALYSIS_SIDE square) of an
+    H x W x C image array (see :func:`whiten`)."""
     h, w = array.shape[:2]
     sh, sw = min(h, ANALYSIS_SIDE), min(w, ANALYSIS_SIDE)
     top, left = (h - sh) // 2, (w - sw) // 2
@@ -698,7 +699,12 @@ def detect_watermark(
     array = _as_array(image)
     if min(array.shape[:2]) < TILE:
         return WatermarkReport(False, details={"reason": "image under 128 px"})
-    field_ = _analysis_field(array)
+    return detect_in_field(analysis_field(array), key_list)
+
+
+def detect_in_field(field_: np.ndarray, key_list: list[WatermarkKey]) -> WatermarkReport:
+    """:func:`detect_watermark` on a whitened field (:func:`analysis_field` of one image, or
+    the mean of several frames' fields: the mark adds up, the pictures do not)."""
     lattices = find_lattices(field_, count=2)
     hypotheses = [(lattice, flipped) for lattice in lattices for flipped in (False, True)]
     folds: dict[int, np.ndarray] = {}

@@ -73,6 +73,16 @@ def test_survives_on_music(music, name):
     assert report.found and report.content_id == CID, f"{name}: pilot z {report.pilot_z:.1f}"
 
 
+@pytest.mark.parametrize("clip", ["music", "speech"])
+def test_speed_search_finds_speed105(request, clip):
+    _, rate, marked = request.getfixturevalue(clip)
+    attacked, attacked_rate = AUDIO_SUITE["speed105"](marked[: 14 * rate], rate, np.random.default_rng(0))
+    excerpt = _excerpt(attacked, attacked_rate, 1.9)
+    assert not detect_watermark(excerpt, attacked_rate, KEY).found  # not without the search
+    report = detect_watermark(excerpt, attacked_rate, KEY, speed_search=True)
+    assert report.found and report.content_id == CID and abs(report.speed - 1.05) < 0.006
+
+
 def test_streaming_equals_whole_file():
     samples, info = decode_audio(AUDIO / "speech_en_female.flac")
     samples = samples[: info.sample_rate * 6]
@@ -96,6 +106,9 @@ def test_no_false_positives_on_unmarked_recordings_100_keys():
     for name in ("music_orchestral.flac", "speech_it_male.flac", "speech_en_female.flac"):
         samples, info = decode_audio(AUDIO / name)
         assert not detect_watermark(samples, info.sample_rate, keys).found
+        assert not detect_watermark(
+            samples[: 10 * info.sample_rate], info.sample_rate, keys[:20], speed_search=True
+        ).found
 
 
 def test_wrong_key_and_int16(music):
