@@ -29,6 +29,7 @@ from synthmark.payload import content_id
 
 if TYPE_CHECKING:
     from synthmark.provenance import Signer
+    from synthmark.video import VideoLabelStyle
 
 #: The default visible label: ``AI生成`` at the bottom right, 6 % of the shortest side.
 DEFAULT_STYLE = LabelStyle()
@@ -95,6 +96,8 @@ def label_bytes(
     signer: Signer | None = None,
     thumbnail: bool = False,
     path: str | None = None,
+    video: VideoLabelStyle | None = None,
+    progress: Any = None,
 ) -> tuple[bytes, LabelResult]:
     """Label a file's bytes in memory; returns the new bytes and what was done.
 
@@ -104,12 +107,24 @@ def label_bytes(
     label's ProduceID; ``metadata`` writes the AIGC metadata label; ``signer``
     (:func:`synthmark.provenance.load_signer`) adds a signed C2PA manifest last (with a claim
     thumbnail if ``thumbnail``). Without an explicit label and ``key`` the content is not
-    re-encoded. ``label`` is checked first (:class:`~synthmark.errors.InvalidLabelError`);
+    re-encoded. Video files take ``video`` (:class:`~synthmark.video.VideoLabelStyle`: opening
+    or persistent, how long) with ``visible``'s text and placement (None: none), and report
+    re-encoding progress to ``progress(frames_done, frames_total_or_None)``. ``label`` is
+    checked first (:class:`~synthmark.errors.InvalidLabelError`);
     ``path`` only names the file.
     """
     start = time.perf_counter()
     fmt = sniff(data, path=path)
-    explicit_style = visible if fmt.modality == "image" else audible
+    # Images and text documents take the visible style (text: its wording, top = start of the
+    # document, other positions = end); audio the audible one.
+    explicit_style: Any = audible if fmt.modality == "audio" else visible
+    extra: dict[str, Any] = {}
+    if fmt.modality == "video":
+        from synthmark.video import VideoLabelStyle
+
+        if visible is not None:
+            explicit_style = replace(video, image=visible) if video is not None else VideoLabelStyle(image=visible)
+        extra = {"progress": progress}
     if explicit_style is None and key is None and not metadata and signer is None:
         raise SynthmarkError(
             "nothing to do: the explicit label, watermark, metadata label and C2PA manifest are all off",
@@ -125,22 +140,28 @@ def label_bytes(
     placement = None
     watermark = None
     warnings: list[str] = []
+    codec = fmt.module()
+    if explicit_style is not None and not getattr(codec, "supports_explicit", lambda *_, **__: True)(data, path=path):
+        warnings.append(f"explicit label not added: not supported in {fmt.name} files yet; add it where it is authored")
+        explicit_style = None
     if explicit_style is not None or key is not None:
         mark = None if key is None else modality.Mark(key, content_id(label.produce_id))
         try:
-            data, placement = modality.relabel_content(data, explicit_style, mark, path=path)
+            data, placement = modality.relabel_content(data, explicit_style, mark, path=path, **extra)
         except WatermarkError as exc:
             # The watermark is encouraged, the other layers are required: label without it,
             # and say so (layers then lack "watermark").
             warnings.append(f"watermark skipped: {exc.message}; {exc.fix}")
             key = mark = None
             if explicit_style is not None:
-                data, placement = modality.relabel_content(data, explicit_style, None, path=path)
-        explicit = "visible" if fmt.modality == "image" else "audible"
+                data, placement = modality.relabel_content(data, explicit_style, None, path=path, **extra)
+        explicit = "audible" if fmt.modality == "audio" else "visible"
         layers += [name for name, on in ((explicit, explicit_style), ("watermark", key)) if on is not None]
         if mark is not None:
             watermark = {"payload": f"{mark.content_id:016x}", "key_id": mark.key.key_id}
-    if metadata:
+    if metadata and not getattr(codec, "CARRIES_METADATA", True):
+        warnings.append(f"no metadata label: {fmt.media_type} has no metadata container (the explicit label serves)")
+    elif metadata:
         data = modality.write_metadata(data, label)
         layers.append("metadata")
     had_manifest = (
@@ -148,7 +169,9 @@ def label_bytes(
         and fmt.media_type in provenance().SUPPORTED_MEDIA_TYPES
         and provenance().read(original, fmt.media_type).found
     )
-    if signer is not None:
+    if signer is not None and fmt.media_type not in provenance().SUPPORTED_MEDIA_TYPES:
+        warnings.append(f"no C2PA manifest: c2pa-python does not embed manifests in {fmt.media_type} files")
+    elif signer is not None:
         binding = None
         if watermark is not None:
             alg = provenance().SOFT_BINDING_ALGS[fmt.modality]
@@ -200,10 +223,13 @@ def label_file(
     signer: Signer | None = None,
     thumbnail: bool = False,
     overwrite: bool = False,
+    video: VideoLabelStyle | None = None,
+    progress: Any = None,
 ) -> LabelResult:
     """Write a labeled copy of ``input`` to ``output`` atomically; ``input`` is never modified.
 
-    ``visible``, ``audible``, ``metadata``, ``key``, ``signer`` and ``thumbnail`` as in
+    ``visible``, ``audible``, ``metadata``, ``key``, ``signer``, ``thumbnail``, ``video`` and
+    ``progress`` as in
     :func:`label_bytes`. Raises
     :class:`~synthmark.errors.OutputExistsError` if ``output`` exists and ``overwrite`` is false,
     or if it is ``input`` itself. On any error nothing is left at ``output``.
@@ -220,6 +246,8 @@ def label_file(
         signer=signer,
         thumbnail=thumbnail,
         path=os.fspath(input),
+        video=video,
+        progress=progress,
     )
     write_atomic(output, labeled)
     return replace(result, input=os.fspath(input), output=os.fspath(output))

@@ -16,7 +16,11 @@ AIGC_ASSERTION = "cn.tc260.aigc"
 #: Name of synthmark's invisible watermark algorithm inside ``c2pa.soft-binding``.
 SOFT_BINDING_ALG = "org.synthmark.image-tile.v1"
 #: synthmark's watermark algorithm names in ``c2pa.soft-binding``, per modality.
-SOFT_BINDING_ALGS = {"image": SOFT_BINDING_ALG, "audio": "org.synthmark.audio-tf.v1"}
+SOFT_BINDING_ALGS = {
+    "image": SOFT_BINDING_ALG,
+    "audio": "org.synthmark.audio-tf.v1",
+    "video": "org.synthmark.video-frame.v1",
+}
 
 IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 TRAINED_ALGORITHMIC_MEDIA = IPTC + "trainedAlgorithmicMedia"

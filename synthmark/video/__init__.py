@@ -1,0 +1,261 @@
+"""Video: the opening-frames label, the frame watermark and the metadata label for MP4/MOV/M4V,
+MKV and WebM.
+
+The verbs every modality shares:
+
+* :class:`VideoLabeler` — the streaming frame API for generators: frames (RGB arrays or PyAV
+  frames) with their timestamps in, labeled frames out (explicit label on the schedule of a
+  :class:`VideoLabelStyle`, watermark in every frame), memory bounded;
+* :func:`embed_watermark` / :func:`detect_watermark` — the keyed watermark on frames;
+* :func:`label_video` — the file pipeline: decode, label, encode (H.264 by default), mux with
+  every other stream, timestamps, rotation and colour properties kept;
+* :func:`read_metadata` / :func:`write_metadata` — the AIGC label in the container, without
+  re-encoding (MP4 ``moov/udta/meta`` key ``AIGC``, Matroska SimpleTag ``AIGC``).
+
+PyAV (FFmpeg) is imported on first use.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+import numpy as np
+
+from synthmark.aigc import AIGCLabel
+from synthmark.errors import LowCapacityError, MetadataError
+from synthmark.keys import WatermarkKey
+from synthmark.metadata import MetadataReading, interpret
+from synthmark.payload import Mark
+
+if TYPE_CHECKING:
+    from synthmark.image.visible import LabelPlacement, LabelStyle
+    from synthmark.video.labeler import MIN_OPENING_SECONDS, VideoLabeler, VideoLabelStyle
+    from synthmark.video.watermark import FrameWatermarker, VideoWatermarkReport
+
+__all__ = [
+    "MIN_OPENING_SECONDS",
+    "FrameWatermarker",
+    "Mark",
+    "VideoLabelStyle",
+    "VideoLabeler",
+    "VideoWatermarkReport",
+    "detect_watermark",
+    "embed_watermark",
+    "find_explicit",
+    "find_watermark",
+    "label_video",
+    "read_metadata",
+    "relabel_content",
+    "write_metadata",
+]
+
+Source = str | os.PathLike[str] | bytes | BinaryIO
+
+# The frame-level pieces import the image modality, which imports the format registry, which
+# imports this package for its magic bytes: they load on first use.
+_LAZY = {
+    "MIN_OPENING_SECONDS": "synthmark.video.labeler",
+    "VideoLabeler": "synthmark.video.labeler",
+    "VideoLabelStyle": "synthmark.video.labeler",
+    "FrameWatermarker": "synthmark.video.watermark",
+    "VideoWatermarkReport": "synthmark.video.watermark",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def video_format(data: bytes, *, path: str | None) -> Any:
+    """The video :class:`~synthmark.formats.Format` of ``data``; other media raise
+    :class:`UnsupportedFormatError`."""
+    from synthmark.formats import sniff_modality  # not at import: formats reads this package's magic table
+
+    return sniff_modality(data, "video", path=path)
+
+
+def _load(source: Source) -> tuple[bytes, str | None]:
+    from synthmark.formats import load_source
+
+    return load_source(source)
+
+
+def embed_watermark(
+    frames: Iterable[np.ndarray], key: WatermarkKey, content_id: int, **options: Any
+) -> Iterator[np.ndarray]:
+    """The frames (H x W x 3 uint8 RGB) marked one at a time, lazily: the same keyed pattern in
+    every frame (see :mod:`synthmark.video.watermark`); ``options`` go to
+    :class:`FrameWatermarker`."""
+    from synthmark.video.watermark import FrameWatermarker
+
+    marker = FrameWatermarker(key, content_id, **options)
+    return (marker.mark(frame) for frame in frames)
+
+
+def detect_watermark(
+    frames: Iterable[np.ndarray], keys: WatermarkKey | Sequence[WatermarkKey] | Iterable[WatermarkKey]
+) -> VideoWatermarkReport:
+    """Look for the watermark in a sample of frames of one video (see
+    :func:`synthmark.video.watermark.detect_watermark`)."""
+    from synthmark.video.watermark import detect_watermark as detect_frames
+
+    return detect_frames(frames, keys)
+
+
+def read_metadata(source: Source, *, strict: bool = False) -> MetadataReading:
+    """The AIGC metadata label of a video file, read leniently (problems reported, not raised)."""
+    data, path = _load(source)
+    fmt = video_format(data, path=path)
+    return interpret(fmt.module().read_carriers(data, path=path), strict=strict)
+
+
+def write_metadata(source: Source, label: AIGCLabel) -> bytes:
+    """The file's bytes with exactly one AIGC label; no stream is re-encoded and other tags are
+    kept. The label is read back before returning."""
+    data, path = _load(source)
+    label.checked()
+    codec = video_format(data, path=path).module()
+    out: bytes = codec.write_label(data, label, path=path)
+    reading = interpret(codec.read_carriers(out, path=path))
+    if reading.label != label or any(r.label not in (None, label) for r in reading.carriers):
+        raise MetadataError("the label did not read back as written", path=path, fix="report this file to synthmark")
+    return out
+
+
+def _sample_times(duration: float | None, count: int, start: float = 0.0, span: float | None = None) -> list[float]:
+    """``count`` times spread over ``[start, start + span)`` (default: the whole clip, at most
+    its first minute), away from the very first and last frames."""
+    length = max(0.1, min(duration or 10.0, 60.0) if span is None else span)
+    return [start + length * (i + 0.5) / count for i in range(count)]
+
+
+def find_watermark(source: Source, keys: list[WatermarkKey], *, frames: int = 12) -> VideoWatermarkReport:
+    """:func:`detect_watermark` on a file: ``frames`` frames sampled evenly over (at most) its
+    first minute, decoded by seeking (the rest are not converted)."""
+    from synthmark.video._io import iter_frames, probe
+
+    with _as_path(source) as path:
+        info = probe(path)
+        sampled = iter_frames(path, times=_sample_times(info.duration, frames))
+        return detect_watermark((frame.image for frame in sampled), keys)
+
+
+def find_explicit(source: Source) -> dict[str, Any]:
+    """The explicit-label evidence of a video: not looked for (visible text is not read back
+    from frames in this version; no OCR)."""
+    return {"found": False, "checked": False, "reason": "visible labels in video frames are not read back (no OCR)"}
+
+
+class _as_path:
+    """A context giving a filesystem path for ``source``: its own path, or a temporary copy of
+    bytes / a file object (removed on exit)."""
+
+    def __init__(self, source: Source, *, suffix: str | None = None) -> None:
+        self._source, self._suffix = source, suffix
+        self._temp: str | None = None
+
+    def __enter__(self) -> str:
+        if isinstance(self._source, (str, os.PathLike)):
+            return os.fspath(self._source)
+        data, path = _load(self._source)
+        suffix = self._suffix or (video_format(data, path=path).extensions[0])
+        handle = tempfile.NamedTemporaryFile(suffix=suffix, delete=False)
+        with handle:
+            handle.write(data)
+        self._temp = handle.name
+        return handle.name
+
+    def __exit__(self, *exc: object) -> None:
+        if self._temp is not None:
+            Path(self._temp).unlink(missing_ok=True)
+
+
+def label_video(
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str],
+    *,
+    visible: VideoLabelStyle | str | None = "opening",
+    mark: Mark | None = None,
+    codec: str = "libx264",
+    crf: int | None = None,
+    progress: Any = None,
+    overwrite: bool = False,
+    check_watermark: bool = True,
+) -> dict[str, Any]:
+    """Decode ``src``, label every frame (:class:`VideoLabeler`), encode with ``codec`` at
+    ``crf`` (default: the encoder's transparent setting, 18 for H.264) and mux into ``dst``
+    (atomic) with every other stream, timestamps, rotation and colour properties kept.
+
+    With ``mark`` and ``check_watermark`` the mark is read back from the written file; if it
+    does not read back, ``dst`` is removed and :class:`LowCapacityError` raised. ``visible`` is
+    a :class:`VideoLabelStyle`, ``"opening"`` / ``"persistent"`` (the default style in that
+    mode) or None.
+    Returns what was done: frames, frames with the visible label, output size, warnings.
+    """
+    from synthmark.video._io import probe, transcode
+    from synthmark.video.labeler import VideoLabeler, VideoLabelStyle
+
+    if isinstance(visible, str):
+        visible = VideoLabelStyle(mode=visible)  # type: ignore[arg-type]  # checked by the style
+    info = probe(src)
+    labeler = VideoLabeler(
+        visible,
+        None if mark is None else mark.key,
+        None if mark is None else mark.content_id,
+        duration=info.duration,
+    )
+    result = transcode(src, dst, labeler.label_array, codec=codec, crf=crf, progress=progress, overwrite=overwrite)
+    if mark is not None and check_watermark:
+        report = find_watermark(dst, [mark.key])
+        if not report.found or report.content_id != mark.content_id:
+            Path(dst).unlink(missing_ok=True)
+            raise LowCapacityError(
+                "the watermark does not read back from the labeled video (frames too small or flat)",
+                path=os.fspath(src),
+                fix="label it without --key (the other layers still apply)",
+            )
+    return {
+        "frames": result.frames,
+        "labeled_frames": labeler.labeled_frames,
+        "width": result.width,
+        "height": result.height,
+        "warnings": list(result.warnings),
+        "placement": labeler.placement,
+    }
+
+
+def relabel_content(
+    data: bytes,
+    style: LabelStyle | VideoLabelStyle | None,
+    mark: Mark | None = None,
+    *,
+    path: str | None = None,
+    progress: Any = None,
+) -> tuple[bytes, LabelPlacement | None]:
+    """Add the explicit label (an image :class:`LabelStyle` means the opening-frames label in
+    that style) and/or the watermark: one decode and one encode in the input's container.
+    Returns the new bytes and where the label went in the frames. The metadata label is written
+    after this by the caller."""
+    from synthmark.image.visible import LabelStyle
+    from synthmark.video.labeler import VideoLabelStyle
+
+    fmt = video_format(data, path=path)
+    fmt.module().check(data, path=path)
+    if isinstance(style, LabelStyle):
+        style = VideoLabelStyle(image=style)
+    with tempfile.TemporaryDirectory(prefix="synthmark-video-") as folder:
+        suffix = (
+            Path(path).suffix.lower() if path and Path(path).suffix.lower() in fmt.extensions else fmt.extensions[0]
+        )
+        src, dst = Path(folder) / f"in{suffix}", Path(folder) / f"out{suffix}"
+        src.write_bytes(data)
+        done = label_video(src, dst, visible=style, mark=mark, progress=progress)
+        return dst.read_bytes(), done["placement"]

@@ -1,0 +1,171 @@
+"""The streaming frame API for video generators: :class:`VideoLabeler` takes frames with their
+timestamps, one at a time or in batches, and returns them labeled (explicit label where the
+schedule asks, invisible watermark in every frame). Memory is bounded: it keeps the laid-out
+label and the watermark pattern for the current frame size, nothing per frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from synthmark.errors import InputError, RenderError
+from synthmark.image.visible import LabelPlacement, LabelStyle, PreparedLabel, prepare_label
+from synthmark.keys import WatermarkKey
+from synthmark.video.watermark import DEFAULT_PSNR, FrameWatermarker
+
+__all__ = ["MIN_OPENING_SECONDS", "VideoLabelStyle", "VideoLabeler"]
+
+#: GB 45438 5.4: the label stays in the opening frames for at least 2 s at normal speed.
+MIN_OPENING_SECONDS = 2.0
+
+VisibleMode = Literal["opening", "persistent"]
+
+
+@dataclass(frozen=True)
+class VideoLabelStyle:
+    """When and how the explicit label shows in a video.
+
+    ``mode``: ``"opening"`` (the first ``seconds`` of the video; >= 2, default 3 to stay clear
+    of the minimum after trimming of the first frame by a player) or ``"persistent"`` (every
+    frame). ``also_at``: extra placements, each a start time in seconds (negative: from the
+    end, which needs ``duration``) shown for ``seconds``. ``image``: the text, position,
+    height and plate, as for images (text height >= 5 % of the short side).
+    """
+
+    mode: VisibleMode = "opening"
+    seconds: float = 3.0
+    also_at: tuple[float, ...] = ()
+    image: LabelStyle = field(default_factory=lambda: LabelStyle(position="top-left"))
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("opening", "persistent"):
+            raise RenderError(f"unknown video label mode {self.mode!r}", fix="use opening or persistent")
+        if self.seconds < MIN_OPENING_SECONDS:
+            raise RenderError(
+                f"the label shows for {self.seconds} s, under GB 45438's {MIN_OPENING_SECONDS:.0f} s",
+                fix="pass seconds >= 2",
+            )
+
+    def shows_at(self, time: float, duration: float | None) -> bool:
+        """Whether a frame starting at ``time`` seconds carries the label."""
+        if self.mode == "persistent" or time < self.seconds:
+            return True
+        for start in self.also_at:
+            if start < 0:
+                if duration is None:
+                    raise InputError(
+                        "a placement from the end needs the video's duration", fix="pass duration= to the labeler"
+                    )
+                start = max(0.0, duration + start)
+            if start <= time < start + self.seconds:
+                return True
+        return False
+
+
+class VideoLabeler:
+    """Labels the frames of one video as a generator produces them.
+
+    Parameters
+    ----------
+    visible:
+        A :class:`VideoLabelStyle`, or None for no explicit label.
+    key, content_id:
+        The :class:`~synthmark.keys.WatermarkKey` and 64-bit id to watermark every frame with,
+        or None for no watermark.
+    duration:
+        The video's length in seconds, if known (needed only for placements from the end).
+    target_psnr:
+        Per-frame quality target of the watermark, dB (default 41).
+
+    Frames are H x W x 3 uint8 RGB arrays or PyAV ``VideoFrame`` objects (any pixel format; the
+    same kind comes back, with the same pts, time base and size); timestamps are seconds from
+    the start of the video. Frames need not all have one size.
+
+    >>> import numpy as np
+    >>> labeler = VideoLabeler(VideoLabelStyle(), None, None)
+    >>> frame = np.full((360, 640, 3), 90, np.uint8)
+    >>> bool((labeler.label(frame, 0.0) != frame).any()), bool((labeler.label(frame, 5.0) != frame).any())
+    (True, False)
+    """
+
+    def __init__(
+        self,
+        visible: VideoLabelStyle | None = VideoLabelStyle(),
+        key: WatermarkKey | None = None,
+        content_id: int | None = None,
+        *,
+        duration: float | None = None,
+        target_psnr: float = DEFAULT_PSNR,
+    ) -> None:
+        if (key is None) != (content_id is None):
+            raise InputError("key and content_id go together", fix="pass both, or neither for no watermark")
+        self.visible = visible
+        self.duration = duration
+        self._marker = (
+            None if key is None or content_id is None else FrameWatermarker(key, content_id, target_psnr=target_psnr)
+        )
+        self._label: PreparedLabel | None = None
+        self._label_size: tuple[int, ...] = ()
+        self.frames = 0
+        self.labeled_frames = 0
+
+    @property
+    def placement(self) -> LabelPlacement | None:
+        """Where the label goes in frames of the current size (None before the first label)."""
+        return None if self._label is None else self._label.placement
+
+    def _label_for(self, frame: np.ndarray) -> PreparedLabel:
+        if self._label is None or self._label_size != frame.shape[:2]:
+            self._label = prepare_label(frame, self.visible.image if self.visible else LabelStyle())
+            self._label_size = frame.shape[:2]
+        return self._label
+
+    def label_array(self, frame: np.ndarray, time: float) -> np.ndarray:
+        """The labeled copy of an H x W x 3 uint8 RGB ``frame`` shown at ``time`` seconds."""
+        if not isinstance(frame, np.ndarray) or frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+            raise InputError(
+                f"expected an H x W x 3 uint8 RGB frame, got {getattr(frame, 'shape', type(frame).__name__)}",
+                fix="pass rgb24 arrays or PyAV VideoFrames",
+            )
+        out = frame
+        if self.visible is not None and self.visible.shows_at(time, self.duration):
+            out = self._label_for(frame).apply(frame.copy())
+            self.labeled_frames += 1
+        if self._marker is not None:
+            out = self._marker.mark(out)
+        elif out is frame:
+            out = frame.copy()
+        self.frames += 1
+        return out
+
+    def label(self, frame: Any, time: float | None = None) -> Any:
+        """One frame: an RGB array (with ``time``, seconds) or a PyAV ``VideoFrame`` (``time``
+        defaults to the frame's own); the same kind back."""
+        if isinstance(frame, np.ndarray):
+            if time is None:
+                raise InputError("a frame array needs its timestamp", fix="pass time= in seconds")
+            return self.label_array(frame, time)
+        import av
+
+        if not isinstance(frame, av.VideoFrame):
+            raise InputError(f"cannot label a {type(frame).__name__}", fix="pass an RGB array or a PyAV VideoFrame")
+        when = time if time is not None else (frame.time if frame.time is not None else 0.0)
+        rgb = self.label_array(frame.to_ndarray(format="rgb24"), when)
+        out = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+        if frame.format.name != "rgb24":
+            out = out.reformat(format=frame.format.name)
+        out.pts, out.time_base = frame.pts, frame.time_base
+        return out
+
+    def label_batch(self, frames: Iterable[Any], times: Sequence[float] | None = None) -> list[Any]:
+        """Several frames in order (``times`` one per frame, or None for PyAV frames)."""
+        frame_list = list(frames)
+        if times is not None and len(times) != len(frame_list):
+            raise InputError(
+                f"{len(frame_list)} frames but {len(times)} timestamps", fix="pass one timestamp per frame"
+            )
+        return [self.label(frame, None if times is None else times[i]) for i, frame in enumerate(frame_list)]
