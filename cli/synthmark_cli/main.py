@@ -7,6 +7,7 @@ bad key, unwritable output, bad option).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -24,6 +25,7 @@ from synthmark.errors import SynthmarkError
 from synthmark.formats import FORMATS
 from synthmark.image.visible import DEFAULT_HEIGHT, DEFAULT_SECOND_LINE, POSITIONS, LabelStyle
 from synthmark.keys import generate_key, load_key, load_keys
+from synthmark.video.labeler import VideoLabelStyle
 
 EXIT_OK, EXIT_UNLABELED, EXIT_ERROR = 0, 1, 2
 _EXTENSIONS = {ext for fmt in FORMATS for ext in fmt.extensions}
@@ -71,6 +73,30 @@ def _media_files(root: Path) -> Iterator[Path]:
     for path in sorted(root.rglob("*")):
         if path.is_file() and not path.is_symlink() and path.suffix.lower() in _EXTENSIONS:
             yield path
+
+
+_VIDEO_SUFFIXES = frozenset(ext for fmt in FORMATS if fmt.modality == "video" for ext in fmt.extensions)
+
+
+@contextlib.contextmanager
+def _progress_bar(path: Path) -> Iterator[Any]:
+    """A ``progress(done, total)`` callback drawing a bar on a terminal's stderr while a video
+    is re-encoded (None for other files, or when stderr is not a terminal)."""
+    if path.suffix.lower() not in _VIDEO_SUFFIXES or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(
+        TextColumn(f"{path.name}"), BarColumn(), TextColumn("{task.completed} frames"), TimeRemainingColumn(),
+        console=Console(stderr=True), transient=True,
+    ) as bar:  # fmt: skip
+        task = bar.add_task("label", total=None)
+
+        def progress(done: int, total: int | None) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield progress
 
 
 def _expand(paths: tuple[str, ...]) -> list[Path]:
@@ -161,6 +187,21 @@ def cli() -> None:
     help="Audio files: where the audible prompt goes.",
 )
 @click.option(
+    "--visible",
+    "video_mode",
+    type=click.Choice(["opening", "persistent"]),
+    default="opening",
+    show_default=True,
+    help="Video files: the label in the opening frames only, or in every frame.",
+)
+@click.option(
+    "--visible-seconds",
+    type=float,
+    default=3.0,
+    show_default=True,
+    help="Video files: how long the opening label shows (GB 45438: at least 2 s).",
+)
+@click.option(
     "--no-visible", is_flag=True, help="Skip the visible (audio: audible) label; without --key content is untouched."
 )
 @click.option("--no-metadata", is_flag=True, help="Skip the metadata label.")
@@ -187,6 +228,8 @@ def label(
     c2pa_thumbnail: bool,
     audible: str,
     audible_at: str,
+    video_mode: str,
+    visible_seconds: float,
     no_visible: bool,
     no_metadata: bool,
     force: bool,
@@ -217,6 +260,7 @@ def label(
     try:
         style = None if no_visible else LabelStyle(text, second_line, position, height, plate, font)  # type: ignore[arg-type]
         audible_style = None if no_visible else AudibleStyle(audible, audible_at)  # type: ignore[arg-type]
+        video_style = VideoLabelStyle(video_mode, visible_seconds)  # type: ignore[arg-type]
         key = None if key_file is None else load_key(key_file)
         signer = _signer(c2pa_cert, c2pa_key, c2pa_tsa)
     except SynthmarkError as exc:
@@ -231,18 +275,21 @@ def label(
             if strict and not no_metadata:
                 aigc.checked(strict=True)
             dst.parent.mkdir(parents=True, exist_ok=True)
-            result = synthmark.label_file(
-                src,
-                dst,
-                aigc,
-                visible=style,
-                audible=audible_style,
-                metadata=not no_metadata,
-                key=key,
-                signer=signer,
-                thumbnail=c2pa_thumbnail,
-                overwrite=force,
-            )
+            with _progress_bar(src) as progress:
+                result = synthmark.label_file(
+                    src,
+                    dst,
+                    aigc,
+                    visible=style,
+                    audible=audible_style,
+                    metadata=not no_metadata,
+                    key=key,
+                    signer=signer,
+                    thumbnail=c2pa_thumbnail,
+                    overwrite=force,
+                    video=video_style,
+                    progress=progress,
+                )
         except SynthmarkError as exc:
             click.echo(f"synthmark: error: {exc}", err=True)
             failed = True
@@ -280,9 +327,21 @@ def label(
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Trusted C2PA root certificate(s), PEM (repeatable) [default: ~/.config/synthmark/trust.pem if present].",
 )
+@click.option(
+    "--tokenizer",
+    "tokenizer_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Text: the generator's tokenizer (synthmark or Hugging Face tokenizer.json); with --key, "
+    "turns on the statistical watermark detector.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array, one object per file.")
 def verify(
-    files: tuple[Path, ...], strict: bool, key_paths: tuple[Path, ...], trust_paths: tuple[Path, ...], as_json: bool
+    files: tuple[Path, ...],
+    strict: bool,
+    key_paths: tuple[Path, ...],
+    trust_paths: tuple[Path, ...],
+    tokenizer_path: Path | None,
+    as_json: bool,
 ) -> None:
     """Report every label layer of FILES (files or folders) and classify each file.
 
@@ -297,6 +356,13 @@ def verify(
     """
     try:
         keys = load_keys(key_paths)
+        tokenizer = None
+        if tokenizer_path is not None:
+            from synthmark.text import load_tokenizer
+
+            if not keys:
+                _fail("--tokenizer needs --key (the statistical watermark is keyed)")
+            tokenizer = load_tokenizer(tokenizer_path)
     except SynthmarkError as exc:
         _fail(str(exc))
     trust = _trust_anchors(trust_paths)
@@ -304,7 +370,8 @@ def verify(
     errors = 0
     for path in _expand(tuple(os.fspath(f) for f in files)):
         try:
-            reports.append(synthmark.verify_file(path, strict=strict, keys=keys, trust=trust).to_dict())
+            report = synthmark.verify_file(path, strict=strict, keys=keys, trust=trust, tokenizer=tokenizer)
+            reports.append(report.to_dict())
         except SynthmarkError as exc:
             errors += 1
             click.echo(f"synthmark: error: {exc}", err=True)
@@ -334,6 +401,12 @@ def _layer_line(name: str, evidence: dict[str, Any]) -> str:
             where += f"\n             - {reason}"
         for ingredient in evidence.get("ingredients", []):
             where += f"\n             ingredient {ingredient.get('title')}: {ingredient.get('state')}"
+    if name == "watermark" and evidence.get("payload") is None and evidence.get("statistical", {}).get("found"):
+        stat = evidence["statistical"]
+        return (
+            f"  {name:<10} [green]found[/green] statistical mark, key {stat['key_id']} "
+            f"(z = {stat['pilot_z']}, p < {max(stat['p_value'], 1e-300):.0e}, {stat['tokens']} tokens)"
+        )
     if name == "watermark":
         match = {True: ", matches the metadata label", False: ", DIFFERS from the metadata label", None: ""}
         where = (
@@ -434,7 +507,7 @@ def robustness(
     plot: Path | None,
     as_json: bool,
 ) -> None:
-    """Apply the robustness suite of FILE's modality (image or audio) to a marked FILE and
+    """Apply the robustness suite of FILE's modality (image, audio or text) to a marked FILE and
     report, per transformation, whether the exact payload is still found, the bit accuracy and
     the pilot strength, plus quality against the unmarked original (PSNR/SSIM for images, SNR
     for audio; with --embed or --original).

@@ -211,6 +211,7 @@ def label_video(
         None if mark is None else mark.key,
         None if mark is None else mark.content_id,
         duration=info.duration,
+        rotation=info.rotation,
     )
     result = transcode(src, dst, labeler.label_array, codec=codec, crf=crf, progress=progress, overwrite=overwrite)
     if mark is not None and check_watermark:

@@ -80,6 +80,9 @@ class VideoLabeler:
         The video's length in seconds, if known (needed only for placements from the end).
     target_psnr:
         Per-frame quality target of the watermark, dB (default 41).
+    rotation:
+        The video's display rotation, degrees counter-clockwise (a multiple of 90; PyAV/FFmpeg's
+        display matrix): the label is drawn upright as the video is shown, not as it is coded.
 
     Frames are H x W x 3 uint8 RGB arrays or PyAV ``VideoFrame`` objects (any pixel format; the
     same kind comes back, with the same pts, time base and size); timestamps are seconds from
@@ -100,11 +103,17 @@ class VideoLabeler:
         *,
         duration: float | None = None,
         target_psnr: float = DEFAULT_PSNR,
+        rotation: int = 0,
     ) -> None:
         if (key is None) != (content_id is None):
             raise InputError("key and content_id go together", fix="pass both, or neither for no watermark")
+        if rotation % 90:
+            raise InputError(
+                f"display rotation {rotation} is not a multiple of 90 degrees", fix="pass 0, 90, 180 or 270"
+            )
         self.visible = visible
         self.duration = duration
+        self._turns = (rotation // 90) % 4
         self._marker = (
             None if key is None or content_id is None else FrameWatermarker(key, content_id, target_psnr=target_psnr)
         )
@@ -133,7 +142,9 @@ class VideoLabeler:
             )
         out = frame
         if self.visible is not None and self.visible.shows_at(time, self.duration):
-            out = self._label_for(frame).apply(frame.copy())
+            shown = np.rot90(frame, self._turns)  # as displayed
+            out = np.rot90(self._label_for(shown).apply(shown.copy()), -self._turns)
+            out = np.ascontiguousarray(out)
             self.labeled_frames += 1
         if self._marker is not None:
             out = self._marker.mark(out)
