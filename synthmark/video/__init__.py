@@ -184,14 +184,15 @@ def label_video(
     *,
     visible: VideoLabelStyle | str | None = "opening",
     mark: Mark | None = None,
-    codec: str = "libx264",
+    codec: str | None = None,
     crf: int | None = None,
     progress: Any = None,
     overwrite: bool = False,
     check_watermark: bool = True,
 ) -> dict[str, Any]:
-    """Decode ``src``, label every frame (:class:`VideoLabeler`), encode with ``codec`` at
-    ``crf`` (default: the encoder's transparent setting, 18 for H.264) and mux into ``dst``
+    """Decode ``src``, label every frame (:class:`VideoLabeler`), encode with ``codec`` (default
+    H.264, or VP9 for WebM) at ``crf`` (default: the encoder's transparent setting, 18 for
+    H.264) and mux into ``dst``
     (atomic) with every other stream, timestamps, rotation and colour properties kept.
 
     With ``mark`` and ``check_watermark`` the mark is read back from the written file; if it
@@ -206,6 +207,8 @@ def label_video(
     if isinstance(visible, str):
         visible = VideoLabelStyle(mode=visible)  # type: ignore[arg-type]  # checked by the style
     info = probe(src)
+    if codec is None:
+        codec = "libvpx-vp9" if Path(dst).suffix.lower() == ".webm" else "libx264"
     labeler = VideoLabeler(
         visible,
         None if mark is None else mark.key,
