@@ -19,9 +19,9 @@ from typing import Any  # noqa: E402
 
 import cv2  # noqa: E402
 
-from benchmarks import bench_audio, bench_c2pa, bench_image_label, bench_watermark  # noqa: E402
+from benchmarks import bench_audio, bench_c2pa, bench_image_label, bench_text, bench_video, bench_watermark  # noqa: E402
 
-BENCHMARKS = ("label", "watermark", "c2pa", "audio")
+BENCHMARKS = ("label", "watermark", "c2pa", "audio", "video", "text")
 
 
 def main() -> None:
@@ -59,6 +59,10 @@ def main() -> None:
         bench_c2pa.main(repeat=10 if args.quick else 30)
     if args.only in (None, "audio"):
         bench_audio.main(repeat=2 if args.quick else 5, keys=1 if args.quick else 2)
+    if args.only in (None, "video"):
+        bench_video.main(repeat=1 if args.quick else 3, clips=2 if args.quick else 10, keys=20 if args.quick else 100)
+    if args.only in (None, "text"):
+        bench_text.main(quick=args.quick)
     print(f"\nall benchmarks: {time.perf_counter() - started:.0f} s")
 
 

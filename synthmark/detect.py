@@ -106,11 +106,13 @@ def _c2pa_evidence(
 
 
 def _watermark_evidence(
-    modality: Any, source: bytes | str, keys: Sequence[WatermarkKey], label: AIGCLabel | None
+    modality: Any, source: bytes | str, keys: Sequence[WatermarkKey], label: AIGCLabel | None, tokenizer: Any = None
 ) -> Evidence:
     if not keys:
         return Evidence("watermark", False, False, {"reason": "no watermark key given (--key)"})
-    report = modality.find_watermark(source, list(keys))
+    # Text: a tokenizer also turns on the statistical (generation-time) detector.
+    extra = {} if tokenizer is None else {"tokenizer": tokenizer}
+    report = modality.find_watermark(source, list(keys), **extra)
     details = {k: v for k, v in report.to_dict().items() if k not in ("found", "checked")}
     details["matches_metadata"] = (
         None if label is None or report.content_id is None else content_id(label.produce_id) == report.content_id
@@ -119,13 +121,19 @@ def _watermark_evidence(
 
 
 def _verify(
-    data: bytes, path: str | None, strict: bool, keys: Sequence[WatermarkKey], trust: Sequence[bytes]
+    data: bytes,
+    path: str | None,
+    strict: bool,
+    keys: Sequence[WatermarkKey],
+    trust: Sequence[bytes],
+    tokenizer: Any = None,
 ) -> Report:
     fmt = sniff(data, path=path)
     modality = importlib.import_module(f"synthmark.{fmt.modality}")
     source: bytes | str = data if path is None else path
     reading: MetadataReading = modality.read_metadata(source, strict=strict)
-    watermark = _watermark_evidence(modality, source, keys, reading.label)
+    text_tokenizer = tokenizer if fmt.modality == "text" else None
+    watermark = _watermark_evidence(modality, source, keys, reading.label, text_tokenizer)
     c2pa = _c2pa_evidence(data, fmt.media_type, trust, reading.label, watermark)
     explicit = modality.find_explicit(source)
     others = [
@@ -146,7 +154,12 @@ def _verify(
 
 
 def verify_bytes(
-    data: bytes, *, strict: bool = False, keys: Sequence[WatermarkKey] = (), trust: Sequence[bytes] = ()
+    data: bytes,
+    *,
+    strict: bool = False,
+    keys: Sequence[WatermarkKey] = (),
+    trust: Sequence[bytes] = (),
+    tokenizer: Any = None,
 ) -> Report:
     """Check every label layer of a file's bytes.
 
@@ -154,9 +167,10 @@ def verify_bytes(
     ``strict`` adds the provider-code shape to the metadata label's checks; ``keys`` are the
     watermark keys to look for (without keys the watermark layer reports ``checked: false``);
     ``trust`` are PEM trust anchors for C2PA signers (offline; without them a good signature
-    reads "Valid (untrusted signer)").
+    reads "Valid (untrusted signer)"); ``tokenizer`` (text documents: any callable text -> ids,
+    e.g. :func:`synthmark.text.load_tokenizer`) adds the statistical watermark detector.
     """
-    return _verify(data, None, strict, keys, trust)
+    return _verify(data, None, strict, keys, trust, tokenizer)
 
 
 def verify_file(
@@ -165,8 +179,9 @@ def verify_file(
     strict: bool = False,
     keys: Sequence[WatermarkKey] = (),
     trust: Sequence[bytes] = (),
+    tokenizer: Any = None,
 ) -> Report:
     """:func:`verify_bytes` on the file at ``path`` (errors name the file; it is read twice at
     most: once whole, once more by the pixel decoder when a watermark key is given)."""
     name = os.fspath(path)
-    return _verify(read_bytes(name), name, strict, keys, trust)
+    return _verify(read_bytes(name), name, strict, keys, trust, tokenizer)

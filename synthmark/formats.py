@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -16,6 +17,7 @@ from typing import BinaryIO
 
 from synthmark.audio._sniff import AUDIO_MAGIC
 from synthmark.errors import CorruptFileError, InputError, TooLargeError, UnsupportedFormatError
+from synthmark.text._sniff import TEXT_FORMATS, sniff_text
 
 __all__ = [
     "FORMATS",
@@ -44,7 +46,9 @@ class Format:
 
     ``name`` is the short name (``"jpeg"``), ``media_type`` the IANA type, ``modality`` one of
     ``image``/``audio``/``video``/``text``, ``extensions`` the usual suffixes (first = default)
-    and ``codec`` the module implementing the container protocol.
+    and ``codec`` the module implementing the container protocol. ``accepts``, when set, is a
+    test on the whole file for what the magic cannot tell (an MP4 with a video track from an
+    M4A, WebM from Matroska).
     """
 
     name: str
@@ -53,9 +57,11 @@ class Format:
     extensions: tuple[str, ...]
     codec: str
     magic: tuple[tuple[int, bytes], ...]
+    accepts: Callable[[bytes], bool] | None = None
 
     def matches(self, head: bytes) -> bool:
-        return all(head[offset : offset + len(sig)] == sig for offset, sig in self.magic)
+        # Formats without a signature (plain text, Office packages) are recognised by content.
+        return bool(self.magic) and all(head[offset : offset + len(sig)] == sig for offset, sig in self.magic)
 
     def module(self) -> ModuleType:
         """The codec module (imported on first use)."""
@@ -67,9 +73,13 @@ FORMATS: tuple[Format, ...] = (
     Format("png", "image/png", "image", (".png",), "synthmark.image._png", ((0, b"\x89PNG\r\n\x1a\n"),)),
     Format("webp", "image/webp", "image", (".webp",), "synthmark.image._webp", ((0, b"RIFF"), (8, b"WEBP"))),
 )
+# Video containers are added at the end of this module, before the audio rows.
 # Audio containers (several signatures per format: MP3 with or without ID3, RIFF/RF64/BW64 WAV,
 # MP4 brands); the rows live beside their modules in synthmark/audio/_sniff.py.
 FORMATS += tuple(Format(row.name, row.media_type, "audio", row.extensions, row.codec, row.magic) for row in AUDIO_MAGIC)
+# Text documents (PDF by signature; Office packages, HTML, Markdown and plain text by content and
+# name, see synthmark/text/_sniff.py).
+FORMATS += tuple(Format(row.name, row.media_type, "text", row.extensions, row.codec, row.magic) for row in TEXT_FORMATS)
 
 # Recognised so the error can say what the file is, but not (yet) labeled.
 _KNOWN_UNSUPPORTED: tuple[tuple[int, bytes, str], ...] = (
@@ -79,10 +89,8 @@ _KNOWN_UNSUPPORTED: tuple[tuple[int, bytes, str], ...] = (
     (0, b"BM", "BMP"),
     (4, b"ftypheic", "HEIC"),
     (4, b"ftypavif", "AVIF"),
-    (4, b"ftyp", "MP4/MOV"),
     (0, b"%PDF", "PDF"),
     (0, b"PK\x03\x04", "ZIP/Office"),
-    (0, b"\x1aE\xdf\xa3", "Matroska/WebM"),
 )
 
 
@@ -101,7 +109,8 @@ def _after_id3(data: bytes) -> bytes:
 
 def sniff(data: bytes, *, path: str | os.PathLike[str] | None = None) -> Format:
     """The :class:`Format` of a file from its bytes (the first 16 suffice, except after a leading
-    ID3v2 tag, which is skipped to tell a tagged FLAC from an MP3).
+    ID3v2 tag, which is skipped to tell a tagged FLAC from an MP3, and for ``ftyp`` and EBML files,
+    told apart by their track handlers or DocType: pass the whole file, an MP4's ``moov`` may be last).
 
     Raises :class:`CorruptFileError` for empty input and :class:`UnsupportedFormatError`, listing
     the supported formats, for anything else unknown.
@@ -113,8 +122,11 @@ def sniff(data: bytes, *, path: str | os.PathLike[str] | None = None) -> Format:
         data = inner
     head = data[:16]
     for fmt in FORMATS:
-        if fmt.matches(head):
+        if fmt.matches(head) and (fmt.accepts is None or fmt.accepts(data)):
             return fmt
+    text = sniff_text(data, path=path)
+    if text is not None:
+        return next(fmt for fmt in FORMATS if fmt.name == text)
     what = next((name for off, sig, name in _KNOWN_UNSUPPORTED if head[off : off + len(sig)] == sig), None)
     described = f"{what} files are" if what else "this file's format is"
     raise UnsupportedFormatError(
@@ -181,3 +193,18 @@ def os_error(exc: OSError, path: str | os.PathLike[str] | None) -> InputError:
     if isinstance(exc, PermissionError):
         return InputError("permission denied", path=path, fix="check the file's permissions")
     return InputError(f"cannot read the file ({exc.strerror or exc})", path=path, fix="check the path")
+
+
+# Video containers (MP4/MOV/M4V, Matroska, WebM; synthmark/video/_sniff.py) go before the audio
+# rows: an MP4 with a video track is video, an audio-only one falls through to the M4A rows.
+# Imported last because the video package imports the image package, which imports this module.
+from synthmark.video._sniff import VIDEO_MAGIC  # noqa: E402
+
+FORMATS = (
+    tuple(fmt for fmt in FORMATS if fmt.modality == "image")
+    + tuple(
+        Format(row.name, row.media_type, "video", row.extensions, row.codec, row.magic, row.accepts)
+        for row in VIDEO_MAGIC
+    )
+    + tuple(fmt for fmt in FORMATS if fmt.modality != "image")
+)

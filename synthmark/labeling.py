@@ -162,7 +162,9 @@ def label_bytes(
     if metadata and not getattr(codec, "CARRIES_METADATA", True):
         warnings.append(f"no metadata label: {fmt.media_type} has no metadata container (the explicit label serves)")
     elif metadata:
-        data = modality.write_metadata(data, label)
+        # A text document's format can hang on its name (Markdown without front matter).
+        named = {"path": path} if fmt.modality == "text" else {}
+        data = modality.write_metadata(data, label, **named)
         layers.append("metadata")
     had_manifest = (
         _may_carry_manifest(original)

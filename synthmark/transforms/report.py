@@ -164,7 +164,7 @@ def evaluate_file(
     names: list[str] | None = None,
     seed: int = 0,
 ) -> RobustnessReport:
-    """Run the suite of the file's modality (image or audio) against the mark in ``path``.
+    """Run the suite of the file's modality (image, audio or text) against the mark in ``path``.
 
     With ``embed`` the file is taken as unmarked: a copy is marked in memory (payload from its
     metadata label's ProduceID, else random) and quality is measured against the file; else the
@@ -180,6 +180,11 @@ def evaluate_file(
     from synthmark.transforms.audio import AUDIO_SUITE
 
     modality = sniff(read_bytes(path), path=path).modality
+    if modality == "text":
+        from synthmark.transforms.text import evaluate_text_file
+
+        report: RobustnessReport = evaluate_text_file(path, key, embed=embed, original=original, names=names, seed=seed)
+        return report
     suite: dict[str, Any] = AUDIO_SUITE if modality == "audio" else IMAGE_SUITE
     unknown = [name for name in names or () if name not in suite]
     if unknown:

@@ -1,0 +1,249 @@
+"""Text: the explicit label, the metadata label in documents, the invisible Unicode mark, and
+the statistical watermark for language-model backends.
+
+The verbs every modality shares, on ``str`` (pure, no I/O):
+
+* :func:`add_explicit_label` (alias :func:`add_visible_label`) — a phrase with the AI and the
+  generation elements (``AI生成`` by default) at the start, the end or a middle position;
+  :func:`find_explicit_phrases` finds such phrases again;
+* :func:`embed_watermark` / :func:`detect_watermark` — the keyed 64-bit Unicode mark
+  (variation selectors after sentence ends, see :mod:`synthmark.text.unicode_mark`);
+
+and on document bytes (plain text, Markdown, HTML, DOCX, XLSX, PPTX, PDF):
+
+* :func:`read_metadata` / :func:`write_metadata` — the AIGC label (Markdown front matter,
+  HTML ``<meta name="AIGC">``, Office ``docProps/custom.xml``, PDF ``/AIGC``);
+* :func:`relabel_content`, :func:`find_watermark`, :func:`find_explicit` for the labeling and
+  verification pipelines.
+
+For generation backends, :class:`GreenList` is a keyed logits processor (numpy; torch tensors
+accepted) with :func:`hf_logits_processor` for ``transformers``; :func:`detect_statistical`
+needs only the text, the key and the tokenizer (:class:`WordTokenizer`, or any callable
+text -> ids). :class:`NGramModel` is the small offline model the tests and the benchmark
+generate with.
+
+>>> from synthmark import text
+>>> from synthmark.keys import WatermarkKey
+>>> key = WatermarkKey(bytes(range(32)))
+>>> labeled = text.add_explicit_label("Rain is expected. Take an umbrella.", position="end")
+>>> marked = text.embed_watermark(labeled, key, 0xC0FFEE)
+>>> report = text.detect_watermark(marked[:30], key)            # an excerpt
+>>> report.found, report.payload_hex, [p.text for p in text.find_explicit_phrases(marked)]
+(True, '0000000000c0ffee', ['AI生成'])
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from synthmark.aigc import AIGCLabel
+from synthmark.errors import MetadataError
+from synthmark.keys import WatermarkKey
+from synthmark.metadata import MetadataReading, interpret
+from synthmark.payload import Mark, WatermarkReport
+from synthmark.text.explicit import (
+    DEFAULT_TEXT,
+    VARIANTS,
+    ExplicitPhrase,
+    TextLabelStyle,
+    add_explicit_label,
+    find_explicit_phrases,
+)
+from synthmark.text.unicode_mark import UnicodeMarkReport, detect_unicode_mark, embed_unicode_mark
+
+if TYPE_CHECKING:
+    from synthmark.formats import Format
+    from synthmark.text._adapters import hf_logits_processor
+    from synthmark.text.ngram import NGramModel
+    from synthmark.text.statistical import GreenList, StatisticalReport, detect_ids, detect_statistical
+    from synthmark.text.tokenizer import WordTokenizer, load_tokenizer
+
+__all__ = [
+    "DEFAULT_TEXT",
+    "VARIANTS",
+    "ExplicitPhrase",
+    "GreenList",
+    "Mark",
+    "NGramModel",
+    "StatisticalReport",
+    "TextLabelStyle",
+    "TextWatermarkReport",
+    "UnicodeMarkReport",
+    "WordTokenizer",
+    "add_explicit_label",
+    "add_visible_label",
+    "detect_ids",
+    "detect_statistical",
+    "detect_watermark",
+    "embed_watermark",
+    "find_explicit",
+    "find_explicit_phrases",
+    "find_watermark",
+    "hf_logits_processor",
+    "load_tokenizer",
+    "read_metadata",
+    "read_text",
+    "relabel_content",
+    "write_metadata",
+]
+
+_LAZY = {
+    "GreenList": "synthmark.text.statistical",
+    "StatisticalReport": "synthmark.text.statistical",
+    "detect_ids": "synthmark.text.statistical",
+    "detect_statistical": "synthmark.text.statistical",
+    "WordTokenizer": "synthmark.text.tokenizer",
+    "load_tokenizer": "synthmark.text.tokenizer",
+    "NGramModel": "synthmark.text.ngram",
+    "hf_logits_processor": "synthmark.text._adapters",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+Source = str | os.PathLike[str] | bytes | BinaryIO
+
+#: The shared verb's name in the other modalities.
+add_visible_label = add_explicit_label
+
+
+def embed_watermark(text: str, key: WatermarkKey, content_id: int, *, every: int = 2) -> str:
+    """``text`` with the invisible Unicode mark carrying ``content_id`` (see
+    :func:`synthmark.text.unicode_mark.embed_unicode_mark`). The visible characters are
+    unchanged."""
+    return embed_unicode_mark(text, key, content_id, every=every)
+
+
+def detect_watermark(text: str, keys: WatermarkKey | Sequence[WatermarkKey]) -> UnicodeMarkReport:
+    """The Unicode mark of any of ``keys`` in ``text`` (see
+    :func:`synthmark.text.unicode_mark.detect_unicode_mark`)."""
+    return detect_unicode_mark(text, keys)
+
+
+def text_format(data: bytes, *, path: str | None) -> Format:
+    """The text :class:`~synthmark.formats.Format` of ``data``; other media raise
+    :class:`~synthmark.errors.UnsupportedFormatError`."""
+    from synthmark.formats import sniff_modality  # not at import: formats imports this package
+
+    return sniff_modality(data, "text", path=path)
+
+
+def _load(source: Source) -> tuple[bytes, str | None]:
+    from synthmark.formats import load_source
+
+    return load_source(source)
+
+
+def read_text(source: Source) -> str:
+    """The text of a document as the detectors read it (Office: the runs, one line per
+    paragraph; PDF: pypdf's extraction; HTML: character references decoded)."""
+    data, path = _load(source)
+    text: str = text_format(data, path=path).module().text_of(data, path=path)
+    return text
+
+
+def read_metadata(source: Source, *, strict: bool = False) -> MetadataReading:
+    """The AIGC metadata label of a document, read leniently (problems reported, not raised).
+    Plain text has no container: the reading is always empty."""
+    data, path = _load(source)
+    codec = text_format(data, path=path).module()
+    return interpret(codec.read_carriers(data, path=path), strict=strict)
+
+
+def write_metadata(source: Source, label: AIGCLabel, *, path: str | None = None) -> bytes:
+    """The document's bytes with exactly one AIGC label, everything else kept; read back before
+    returning. Plain text raises :class:`~synthmark.errors.MetadataError` (no container).
+    ``path`` names bytes whose format depends on the name (``.md`` without front matter)."""
+    data, source_path = _load(source)
+    path = path or source_path
+    label.checked()
+    codec = text_format(data, path=path).module()
+    out: bytes = codec.write_label(data, label, path=path)
+    reading = interpret(codec.read_carriers(out, path=path))
+    if reading.label != label or any(r.label not in (None, label) for r in reading.carriers):
+        raise MetadataError("the label did not read back as written", path=path, fix="report this file to synthmark")
+    return out
+
+
+def supports_explicit(data: bytes, *, path: str | None = None) -> bool:
+    """Whether :func:`relabel_content` can add the explicit label to this document (plain text,
+    Markdown, HTML and DOCX can; XLSX, PPTX and PDF cannot yet)."""
+    return bool(text_format(data, path=path).module().supports_explicit(data, path=path))
+
+
+def relabel_content(
+    data: bytes, style: object | None, mark: Mark | None = None, *, path: str | None = None
+) -> tuple[bytes, None]:
+    """Add the explicit label (``style``: a :class:`TextLabelStyle`, a phrase, or an image
+    :class:`~synthmark.image.LabelStyle` whose top positions mean the start and the others the
+    end) and/or the Unicode mark (plain text, Markdown and HTML; other formats raise
+    :class:`~synthmark.errors.WatermarkError`). The metadata label is written after this."""
+    out: bytes = text_format(data, path=path).module().relabel(data, style, mark, path=path)
+    return out, None
+
+
+@dataclass(frozen=True)
+class TextWatermarkReport(WatermarkReport):
+    """Both invisible text layers of one document: ``details["unicode"]`` and, when a tokenizer
+    was given, ``details["statistical"]`` (each that layer's ``to_dict()``). ``found`` when
+    either is; the payload comes from the Unicode mark (the statistical mark has none)."""
+
+    def _geometry(self) -> dict[str, Any]:
+        return {name: self.details[name] for name in ("unicode", "statistical") if name in self.details}
+
+
+def find_watermark(source: Source, keys: list[WatermarkKey], *, tokenizer: Any = None) -> TextWatermarkReport:
+    """Look for the Unicode mark, and with ``tokenizer`` (callable text -> ids) the statistical
+    mark, of ``keys`` in a document's text."""
+    text = read_text(source)
+    unicode = detect_unicode_mark(text, keys)
+    details: dict[str, Any] = {"unicode": unicode.to_dict()}
+    found_by: list[WatermarkReport] = [unicode] if unicode.found else []
+    p_value, z = unicode.p_value, 0.0
+    if tokenizer is not None:
+        from synthmark.text.statistical import detect_statistical
+
+        statistical = detect_statistical(text, keys, tokenizer)
+        details["statistical"] = statistical.to_dict()
+        found_by += [statistical] if statistical.found else []
+        p_value, z = min(p_value, statistical.p_value), statistical.pilot_z
+    first = found_by[0] if found_by else unicode
+    return TextWatermarkReport(
+        bool(found_by),
+        first.key_id,
+        unicode.content_id,
+        p_value=p_value,
+        pilot_z=z,
+        raw_id=unicode.raw_id,
+        attempts=unicode.attempts,
+        details=details,
+    )
+
+
+def find_explicit(source: Source) -> dict[str, Any]:
+    """The explicit-label evidence of a document: the phrases found in its visible text."""
+    data, path = _load(source)
+    fmt = text_format(data, path=path)
+    codec = fmt.module()
+    if fmt.name == "html":
+        from synthmark.text._common import decode_text
+
+        text = codec.visible_text(decode_text(data, path))
+    else:
+        text = codec.text_of(data, path=path)
+    phrases = find_explicit_phrases(text)
+    return {
+        "found": any(p.compliant for p in phrases),
+        "checked": True,
+        "kind": "phrase" if phrases else None,
+        "phrases": [p.to_dict() for p in phrases[:10]],
+    }

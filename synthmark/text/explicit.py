@@ -1,0 +1,201 @@
+"""The explicit label of text (GB 45438-2025 5.1): a phrase with the AI element and the
+generation element at the start, the end or a middle position of the text, and the detector
+that finds such phrases again (so ``verify`` reports them and relabeling never doubles them).
+
+This module works on ``str``; the format-aware placement (after Markdown front matter, outside
+code blocks, as a visible HTML element) lives in the format modules and calls
+:func:`insertion_point` / :func:`label_text` from here.
+
+>>> from synthmark.text.explicit import add_explicit_label, find_explicit_phrases
+>>> labeled = add_explicit_label("The weather is fine.", position="end")
+>>> labeled
+'The weather is fine.\\n\\nAI生成'
+>>> [p.text for p in find_explicit_phrases(labeled)]
+['AI生成']
+>>> add_explicit_label(labeled, position="end") == labeled    # never doubled
+True
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from synthmark.aigc import check_wording
+from synthmark.errors import WordingError
+
+__all__ = [
+    "DEFAULT_TEXT",
+    "VARIANTS",
+    "ExplicitPhrase",
+    "Position",
+    "TextLabelStyle",
+    "add_explicit_label",
+    "find_explicit_phrases",
+    "label_text",
+]
+
+#: The default phrase: the shortest wording with both required elements.
+DEFAULT_TEXT = "AI生成"
+#: Ready-made wordings by language. English is never offered without the Chinese element pair
+#: (the standard defines only the Chinese wording).
+VARIANTS: dict[str, str] = {
+    "zh": "AI生成",
+    "zh-long": "本内容由人工智能生成",
+    "en": "AI-generated content (AI生成)",
+    "bilingual": "AI生成 / AI-generated",
+}
+
+#: ``"start"``, ``"end"``, or a character offset: the label goes at the first paragraph boundary
+#: at or after it (a middle position).
+Position = Literal["start", "end"] | int
+
+
+@dataclass(frozen=True)
+class TextLabelStyle:
+    """The explicit label of a text document.
+
+    ``text`` must contain ``AI``/``人工智能`` and ``生成``/``合成`` (:class:`WordingError`
+    otherwise); ``second_line`` is an optional addition (e.g. ``"AI-generated"``) joined with
+    ``" / "``; ``position`` is ``"start"``, ``"end"`` or a character offset (middle: the next
+    paragraph boundary at or after it).
+    """
+
+    text: str = DEFAULT_TEXT
+    second_line: str | None = None
+    position: Position = "start"
+
+    @classmethod
+    def variant(cls, language: str, *, position: Position = "start") -> TextLabelStyle:
+        """The ready-made wording for ``language`` (a key of :data:`VARIANTS`)."""
+        if language not in VARIANTS:
+            raise WordingError(f"no ready-made label for {language!r}", fix=f"use one of {', '.join(VARIANTS)}")
+        return cls(VARIANTS[language], None, position)
+
+    def phrase(self) -> str:
+        """The label as it is written, checked against the wording rule."""
+        check = check_wording(self.text)
+        if not check.ok:
+            missing = [
+                n
+                for n, ok in (("AI/人工智能", check.has_ai_element), ("生成/合成", check.has_generation_element))
+                if not ok
+            ]
+            raise WordingError(
+                f"explicit label {self.text!r} lacks the {' and '.join(missing)} element",
+                fix="use wording such as 'AI生成' or '人工智能生成'",
+            )
+        phrase = self.text if not self.second_line else f"{self.text} / {self.second_line}"
+        if "\n" in phrase or "\r" in phrase:
+            raise WordingError("an explicit text label is one line", fix="remove the line breaks")
+        return phrase
+
+
+def label_text(style: TextLabelStyle | str | None) -> str:
+    """The phrase of ``style`` (a style, a bare phrase, or None for the default)."""
+    if style is None:
+        style = TextLabelStyle()
+    elif isinstance(style, str):
+        style = TextLabelStyle(style)
+    return style.phrase()
+
+
+@dataclass(frozen=True)
+class ExplicitPhrase:
+    """A phrase found in a text: ``start``/``end`` character offsets, the ``text`` matched, and
+    whether it meets the standard's wording rule (``compliant``; English-only phrases do not)."""
+
+    start: int
+    end: int
+    text: str
+    compliant: bool
+
+    def to_dict(self) -> dict[str, object]:
+        return {"start": self.start, "end": self.end, "text": self.text, "compliant": self.compliant}
+
+
+_AI = r"(?:人工智能|(?<![A-Za-zＡ-Ｚａ-ｚ])[AＡ][IＩ](?![a-zａ-ｚ]))"
+_ZH = re.compile(rf"(?:(?:由|经|使用|利用)[ \t]?)?{_AI}[ \t]?(?:技术|模型|工具|辅助|大模型)?[ \t]?(?:生成|合成)")
+_EN = re.compile(
+    r"\b(?:AI|artificial[ -]intelligence)[ -](?:generated|synthesi[sz]ed|created)\b"
+    r"|\b(?:generated|created|synthesi[sz]ed|produced|written)\s+(?:by|with|using)\s+(?:an?\s+)?"
+    r"(?:AI|artificial[ -]intelligence)\b",
+    re.IGNORECASE,
+)
+
+
+def find_explicit_phrases(text: str) -> list[ExplicitPhrase]:
+    """Every explicit-label phrase in ``text``, in order: Chinese ones (``AI生成``, ``由人工智能生成``,
+    ``ＡＩ合成``...) and English ones (``AI-generated``, ``generated by AI``...). A phrase and
+    an English addition right after it (``AI生成 / AI-generated``) are reported as one."""
+    found = [(m.start(), m.end()) for m in _ZH.finditer(text)] + [(m.start(), m.end()) for m in _EN.finditer(text)]
+    merged: list[list[int]] = []
+    for start, end in sorted(found):
+        if merged and start <= merged[-1][1] + 3:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return [ExplicitPhrase(s, e, text[s:e], check_wording(text[s:e]).ok) for s, e in merged]
+
+
+def has_compliant_phrase(text: str) -> bool:
+    """True when ``text`` already carries a phrase that meets the wording rule."""
+    return any(p.compliant for p in find_explicit_phrases(text))
+
+
+def newline_of(text: str) -> str:
+    """The text's line ending (``"\\r\\n"`` when it uses it, else ``"\\n"``)."""
+    return "\r\n" if "\r\n" in text[:65536] else "\n"
+
+
+_BLANK_LINE = re.compile(r"\n[ \t]*\r?\n")
+
+
+def paragraph_boundary(text: str, offset: int, allowed: Callable[[int], bool] = lambda _: True) -> int:
+    """The first position at or after ``offset`` that starts a paragraph (just after a blank
+    line) and is ``allowed``; ``len(text)`` when there is none."""
+    for match in _BLANK_LINE.finditer(text, max(0, offset)):
+        if allowed(match.end()):
+            return match.end()
+    return len(text)
+
+
+def add_explicit_label(
+    text: str, style: TextLabelStyle | str | None = None, *, position: Position | None = None
+) -> str:
+    """``text`` with the explicit label as its own paragraph at ``position``.
+
+    ``style`` is a :class:`TextLabelStyle`, a phrase, or None (``AI生成`` at the start);
+    ``position`` overrides the style's. A text that already carries a compliant phrase comes
+    back unchanged, so relabeling never doubles the label. A byte-order mark stays first; the
+    text's own line endings are used.
+    """
+    if isinstance(style, TextLabelStyle):
+        where = style.position if position is None else position
+    else:
+        where = "start" if position is None else position
+    phrase = label_text(style)
+    if has_compliant_phrase(text):
+        return text
+    return insert_paragraph(text, phrase, where)
+
+
+def insert_paragraph(text: str, phrase: str, where: Position, *, start: int = 0) -> str:
+    """Insert ``phrase`` as a paragraph of ``text`` at ``where``; ``start`` is where the body
+    begins (after a byte-order mark or front matter)."""
+    nl = newline_of(text)
+    if text.startswith("\ufeff"):
+        start = max(start, 1)
+    if where == "start":
+        return text[:start] + phrase + nl + nl + text[start:]
+    if where == "end":
+        body = text.rstrip("\r\n")
+        if len(body) <= start:
+            return text + phrase + nl
+        return body + nl + nl + phrase + (nl if body != text else "")
+    at = paragraph_boundary(text, max(int(where), start))
+    if at >= len(text):
+        return insert_paragraph(text, phrase, "end", start=start)
+    return text[:at] + phrase + nl + nl + text[at:]
