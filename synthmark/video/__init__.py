@@ -137,6 +137,13 @@ def _sample_times(duration: float | None, count: int, start: float = 0.0, span: 
     return [start + length * (i + 0.5) / count for i in range(count)]
 
 
+def probe_duration(source: str | os.PathLike[str]) -> float | None:
+    """The duration of a video file in seconds, if its container says."""
+    from synthmark.video._io import probe
+
+    return probe(source).duration
+
+
 def find_watermark(source: Source, keys: list[WatermarkKey], *, frames: int = 12) -> VideoWatermarkReport:
     """:func:`detect_watermark` on a file: ``frames`` frames sampled evenly over (at most) its
     first minute, decoded by seeking (the rest are not converted)."""

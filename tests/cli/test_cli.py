@@ -503,3 +503,30 @@ def test_audio_reencode_keeps_other_tags(tmp_path, container, codec):
     assert kept["title"] == ["My Song"] and kept["artist"] == ["Someone"]
     (report,) = json.loads(run("verify", str(out), "--json").output)
     assert report["verdict"] == "confirmed" and report["evidence"]["metadata"]["problems"] == []
+
+
+# ----------------------------------------------------------------------------- video
+
+
+def test_video_label_all_layers_verify_and_robustness(tmp_path, pki, key_file):
+    from tests.video.clips import make_clip
+
+    source = make_clip("kenburns_meadow.mp4", tmp_path, seconds=3.0, width=960, height=540)
+    out = tmp_path / "labeled.mp4"
+    args = ["--producer", PROVIDER, "--key", str(key_file), "--visible", "persistent"]
+    c2pa = ["--c2pa-cert", str(pki / "chain.pem"), "--c2pa-key", str(pki / "signer.key")]
+    result = run("label", str(source), "-o", str(out), *args, *c2pa, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["layers"] == ["visible", "watermark", "metadata", "c2pa"]
+    (report,) = json.loads(
+        run("verify", str(out), "--key", str(key_file), "--trust", str(pki / "root.pem"), "--json").output
+    )
+    assert report["verdict"] == "confirmed"
+    assert report["evidence"]["watermark"]["found"] and report["evidence"]["watermark"]["matches_metadata"]
+    assert report["evidence"]["c2pa"]["verdict"] == "Trusted"
+    assert report["evidence"]["c2pa"]["soft_binding_matches_watermark"] is True
+    result = run("label", str(source), "-o", str(tmp_path / "x.mp4"), *args, "--visible-seconds", "1")
+    assert result.exit_code == 2 and "2 s" in result.output
+    result = run("robustness", str(out), "--key", str(key_file), "--only", "h264-23", "--only", "crop80", "--json")
+    assert result.exit_code == 0, result.output
+    assert [t["detected"] for t in json.loads(result.output)["transformations"]] == [True, True]
