@@ -284,6 +284,29 @@ class PreparedLabel:
         frame[rows, cols] = _composite(frame[rows, cols], self.back, self.text, self.plate)
         return frame
 
+    def apply_yuv420(self, luma: np.ndarray, u: np.ndarray, v: np.ndarray, *, full_range: bool) -> None:
+        """Composite the label onto an 8-bit 4:2:0 frame's planes in place (Y: H x W, U and V:
+        H/2 x W/2). Blending commutes with the affine RGB -> YUV map, so this is the RGB result
+        (black / white plate and text are Y 16 / 235, or 0 / 255 at full range, and neutral
+        chroma), up to the chroma subsampling of the label's edges."""
+        p = self.placement
+        low, high = (0.0, 255.0) if full_range else (16.0, 235.0)
+        plate, text = (low, high) if self.plate in ("dark", "outline") else (high, low)
+        region = luma[p.top : p.top + p.height, p.left : p.left + p.width].astype(np.float32)
+        region = region * (1 - self.back) + plate * self.back
+        region = region * (1 - self.text) + text * self.text
+        luma[p.top : p.top + p.height, p.left : p.left + p.width] = np.rint(region).astype(np.uint8)
+        top, left = p.top // 2, p.left // 2
+        bottom, right = (p.top + p.height + 1) // 2, (p.left + p.width + 1) // 2
+        for chroma in (u, v):
+            keep = np.ones(((bottom - top) * 2, (right - left) * 2), np.float32)
+            at = (p.top - 2 * top, p.left - 2 * left)
+            window = (slice(at[0], at[0] + p.height), slice(at[1], at[1] + p.width))
+            keep[window] = (1 - self.back) * (1 - self.text)  # what is left of the picture
+            cover = keep.reshape(bottom - top, 2, right - left, 2).mean(axis=(1, 3))
+            block = chroma[top:bottom, left:right].astype(np.float32)
+            chroma[top:bottom, left:right] = np.rint(block * cover + 128.0 * (1 - cover)).astype(np.uint8)
+
 
 def prepare_label(first_frame: np.ndarray, style: LabelStyle) -> PreparedLabel:
     """Lay out ``style`` for frames the size of ``first_frame`` (H x W x C array); an

@@ -223,7 +223,7 @@ def label_video(
         duration=info.duration,
         rotation=info.rotation,
     )
-    result = transcode(src, dst, labeler.label_array, codec=codec, crf=crf, progress=progress, overwrite=overwrite)
+    result = transcode(src, dst, labeler, codec=codec, crf=crf, progress=progress, overwrite=overwrite)
     if mark is not None and check_watermark:
         report = find_watermark(dst, [mark.key])
         if not report.found or report.content_id != mark.content_id:

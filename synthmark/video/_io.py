@@ -72,6 +72,10 @@ RGBFrame = npt.NDArray[np.uint8]
 #: rotation is metadata, not applied) and its presentation time; returns a frame of the same
 #: kind. The size may change, but must stay the same for every frame and be even.
 FrameFn = Callable[[RGBFrame, float], RGBFrame]
+# A frame_fn may also have a ``yuv420(planes, seconds, full_range) -> planes`` method: for 8-bit
+# 4:2:0 video it is called instead, with the frame's planes as PyAV's ``to_ndarray`` lays them
+# out (a copy: (H * 3 / 2) × W, Y then U then V), skipping two colour conversions per frame.
+_LUMA_FORMATS = frozenset({"yuv420p", "yuvj420p"})
 #: ``audio_fn(samples, sample_rate, seconds) -> samples``: ``float32`` ``(n, channels)`` in
 #: [-1, 1], one decoded chunk at a time; returns the same shape.
 AudioFn = Callable[[npt.NDArray[np.float32], int, float], npt.NDArray[np.float32]]
@@ -361,6 +365,23 @@ def _from_rgb(array: Any, like: Any, pix_fmt: str, name: str | None) -> Any:
     out.color_range = int(like.color_range)
     out.pts = like.pts
     out.time_base = like.time_base
+    return out
+
+
+def _through_yuv(frame: Any, yuv_fn: Any, name: str | None) -> Any:
+    """``frame`` (8-bit 4:2:0, even size) after ``yuv_fn(planes, seconds, full_range)``."""
+    planes = frame.to_ndarray()  # (H * 3 / 2, W): Y, then U and V
+    full_range = int(frame.color_range) == 2 or frame.format.name == "yuvj420p"
+    planes = yuv_fn(planes, float(frame.time or 0.0), full_range)
+    if not isinstance(planes, np.ndarray) or planes.shape != (frame.height * 3 // 2, frame.width):
+        raise InputError(
+            f"frame_fn.yuv420 returned {getattr(planes, 'shape', type(planes).__name__)}, not the frame's planes",
+            path=name,
+            fix="return the planes array in its own shape",
+        )
+    out = av.VideoFrame.from_ndarray(planes, format=frame.format.name)
+    out.colorspace, out.color_range = frame.colorspace, frame.color_range
+    out.pts, out.time_base = frame.pts, frame.time_base
     return out
 
 
@@ -858,7 +879,13 @@ class _VideoState:
         self.writer.start()
 
     def _encode(self, frame: Any) -> None:
-        if self.frame_fn is not None:
+        converted = None
+        yuv_fn = getattr(self.frame_fn, "yuv420", None)
+        if yuv_fn is not None and frame.format.name in _LUMA_FORMATS and not (frame.width % 2 or frame.height % 2):
+            converted = _through_yuv(frame, yuv_fn, self.name)
+        if converted is not None:
+            frame = converted
+        elif self.frame_fn is not None:
             pix_fmt = (
                 self.out.pix_fmt
                 if self.opened
@@ -998,7 +1025,7 @@ def remux_bytes(
                         continue
                     packet.stream = streams[packet.stream.index]
                     output.mux(packet)
-        except av.FFmpegError as exc:
+        except (av.FFmpegError, ValueError) as exc:  # ValueError: PyAV on a stream it cannot copy
             raise CorruptFileError(
                 f"cannot remux the file (FFmpeg: {_reason(exc)})", path=path, fix="re-export the file from its source"
             ) from exc

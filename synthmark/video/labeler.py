@@ -153,6 +153,33 @@ class VideoLabeler:
         self.frames += 1
         return out
 
+    def __call__(self, frame: np.ndarray, time: float) -> np.ndarray:
+        """:meth:`label_array`: a labeler is the ``frame_fn`` of :func:`synthmark.video._io.transcode`
+        (with :meth:`luma` as its fast path)."""
+        return self.label_array(frame, time)
+
+    def yuv420(self, planes: np.ndarray, time: float, full_range: bool) -> np.ndarray:
+        """The fast path for 8-bit 4:2:0 video (see :data:`synthmark.video._io.FrameFn`): the
+        frame's planes as PyAV lays them out ((H * 3 / 2) x W: Y, then U and V), labeled in
+        place -- the label composited in YUV, the mark added to Y -- with no colour conversion."""
+        height, width = planes.shape[0] * 2 // 3, planes.shape[1]
+        luma = planes[:height]
+        if self.visible is not None and self.visible.shows_at(time, self.duration):
+            quarter = height // 4
+            u = planes[height : height + quarter].reshape(height // 2, width // 2)
+            v = planes[height + quarter :].reshape(height // 2, width // 2)
+            turned = [np.rot90(plane, self._turns) for plane in (luma, u, v)]  # views, as displayed
+            if self._label is None or self._label_size != turned[0].shape:
+                grey = np.repeat(turned[0][..., None], 3, axis=2)  # the plate is chosen on luma
+                self._label = prepare_label(grey, self.visible.image)
+                self._label_size = turned[0].shape
+            self._label.apply_yuv420(*turned, full_range=full_range)
+            self.labeled_frames += 1
+        if self._marker is not None:
+            planes[:height] = self._marker.mark_luma(luma, full_range=full_range)
+        self.frames += 1
+        return planes
+
     def label(self, frame: Any, time: float | None = None) -> Any:
         """One frame: an RGB array (with ``time``, seconds) or a PyAV ``VideoFrame`` (``time``
         defaults to the frame's own); the same kind back."""

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import cv2
 import numpy as np
 
 from synthmark import payload
@@ -89,16 +90,34 @@ class FrameWatermarker:
                 f"expected an H x W x 3 uint8 RGB frame, got {getattr(frame, 'shape', type(frame))}",
                 fix="convert frames to rgb24 (PyAV: frame.to_ndarray(format='rgb24'))",
             )
-        height, width = frame.shape[:2]
+        marked: np.ndarray = image_wm._add_to_colour(
+            np.ascontiguousarray(frame), self._signal(image_wm._luma_of(frame))
+        )
+        return marked
+
+    def mark_luma(self, luma: np.ndarray, *, full_range: bool = False) -> np.ndarray:
+        """The marked copy of a video Y plane (H x W uint8; ``full_range`` 0-255, else the
+        usual 16-235): the same mark as :meth:`mark` gives the RGB frame, added straight to luma
+        (no colour conversion; chroma is not touched by this watermark anyway)."""
+        if not isinstance(luma, np.ndarray) or luma.ndim != 2 or luma.dtype != np.uint8:
+            raise WatermarkError(f"expected an H x W uint8 Y plane, got {getattr(luma, 'shape', luma)}")
+        offset, scale = (0.0, 1.0) if full_range else (16.0, 255.0 / 219.0)
+        as_rgb_scale = (luma.astype(np.float32) - np.float32(offset)) * np.float32(scale)
+        signal = self._signal(as_rgb_scale) / np.float32(scale)
+        marked: np.ndarray = cv2.add(luma, np.rint(signal).astype(np.int16), dtype=cv2.CV_8U)
+        return marked
+
+    def _signal(self, luma: np.ndarray) -> np.ndarray:
+        """The offset to add (0-255 scale, float32) for a frame whose luma is ``luma`` (0-255)."""
+        height, width = luma.shape
         pattern = self._pattern_for(height, width)
-        texture = image_wm.texture(image_wm._luma_of(frame))
+        texture = image_wm.texture(luma)
         gain, _ = image_wm._strength(texture, *self._targets)
         smoothed = gain if self._gain is None else (1 - GAIN_SMOOTHING) * self._gain + GAIN_SMOOTHING * gain
         self._gain = smoothed
-        signal = pattern * np.float32(min(gain, smoothed))
+        signal: np.ndarray = pattern * np.float32(min(gain, smoothed))
         signal *= image_wm.full_size(texture.mask, height, width)
-        marked: np.ndarray = image_wm._add_to_colour(np.ascontiguousarray(frame), signal)
-        return marked
+        return signal
 
 
 @dataclass(frozen=True)
