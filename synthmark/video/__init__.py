@@ -144,15 +144,26 @@ def probe_duration(source: str | os.PathLike[str]) -> float | None:
     return probe(source).duration
 
 
-def find_watermark(source: Source, keys: list[WatermarkKey], *, frames: int = 12) -> VideoWatermarkReport:
-    """:func:`detect_watermark` on a file: ``frames`` frames sampled evenly over (at most) its
-    first minute, decoded by seeking (the rest are not converted)."""
+def find_watermark(
+    source: Source, keys: list[WatermarkKey], *, frames: int = 12, max_frames: int = 240
+) -> VideoWatermarkReport:
+    """:func:`detect_watermark` on a file, sampling as few frames as suffice: first ``frames``
+    frames spread over (at most) its first minute, decoded by seeking; when that finds nothing,
+    the I and P frames of that minute (up to ``max_frames``, evenly): heavy re-encodes keep the
+    mark in them and quantise B frames hardest. Frames not sampled are never converted."""
     from synthmark.video._io import iter_frames, probe
 
     with _as_path(source) as path:
         info = probe(path)
-        sampled = iter_frames(path, times=_sample_times(info.duration, frames))
-        return detect_watermark((frame.image for frame in sampled), keys)
+        first = detect_watermark((f.image for f in iter_frames(path, times=_sample_times(info.duration, frames))), keys)
+        total = info.frames or round((info.duration or 0) * float(info.fps or 25))
+        if first.found or total <= frames:
+            return first
+        span = min(info.duration or 60.0, 60.0)
+        step = max(1, round(span * float(info.fps or 25) / max_frames))
+        sampled = iter_frames(path, every_n=step, skip_b_frames=True, until=span, max_frames=max_frames)
+        second = detect_watermark((f.image for f in sampled), keys)
+        return second if second.found or second.pilot_z > first.pilot_z else first
 
 
 def find_explicit(source: Source) -> dict[str, Any]:

@@ -918,14 +918,18 @@ def iter_frames(
     every_n: int | None = None,
     times: Sequence[float] | None = None,
     max_frames: int | None = None,
+    skip_b_frames: bool = False,
+    until: float | None = None,
 ) -> Iterator[SampledFrame]:
     """Frames of the main video stream as RGB arrays, for detectors.
 
     Give ``every_n`` (every n-th decoded frame, starting with the first) or ``times`` (the frame
     shown at each time, in seconds: the first frame whose display interval reaches it; times are
     visited in increasing order, seeking to the keyframe before any that is more than 2 s ahead),
-    or neither (every frame). ``max_frames`` stops after that many. Frames that are not returned
-    are decoded but never converted to RGB.
+    or neither (every frame). ``max_frames`` stops after that many, ``until`` at that time
+    (seconds). ``skip_b_frames`` (with ``every_n`` or neither) leaves out bidirectionally
+    predicted frames, which encoders quantise hardest: the I and P frames keep the most detail.
+    Frames that are not returned are decoded but never converted to RGB.
     """
     if every_n is not None and times is not None:
         raise InputError("give every_n or times, not both", fix="choose one way of sampling")
@@ -939,7 +943,7 @@ def iter_frames(
         stream.codec_context.thread_type = "AUTO"
         try:
             if times is None:
-                yield from _every(container, stream, every_n or 1, limit)
+                yield from _every(container, stream, every_n or 1, limit, skip_b_frames, until)
             else:
                 yield from _at_times(container, stream, sorted(times), limit)
         except av.FFmpegError as exc:
@@ -948,9 +952,15 @@ def iter_frames(
             ) from exc
 
 
-def _every(container: Any, stream: Any, step: int, limit: int | None) -> Iterator[SampledFrame]:
+def _every(
+    container: Any, stream: Any, step: int, limit: int | None, skip_b: bool, until: float | None
+) -> Iterator[SampledFrame]:
     given = 0
     for index, frame in enumerate(container.decode(stream)):
+        if until is not None and float(frame.time or 0.0) >= until:
+            return
+        if skip_b and frame.pict_type == av.video.frame.PictureType.B:
+            continue
         if index % step == 0:
             yield SampledFrame(index, float(frame.time or 0.0), _to_rgb(frame))
             given += 1
