@@ -138,7 +138,11 @@ def texture(luma: np.ndarray) -> Texture:
     """:class:`Texture` of a luma plane, computed at half resolution (texture varies slowly);
     :func:`full_size` brings a map back to full size."""
     h, w = luma.shape
-    half = cv2.resize(luma, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
+    return texture_at_half(cv2.resize(luma, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA))
+
+
+def texture_at_half(half: np.ndarray) -> Texture:
+    """:func:`texture` from the luma already halved (float32, 0-255 scale)."""
     mean = cv2.blur(half, (4, 4))
     # OpenCV arithmetic (SIMD) rather than numpy temporaries: this runs for every image.
     variance = cv2.subtract(cv2.sqrBoxFilter(half, cv2.CV_32F, (4, 4)), cv2.multiply(mean, mean))

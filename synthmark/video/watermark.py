@@ -98,24 +98,35 @@ class FrameWatermarker:
     def mark_luma(self, luma: np.ndarray, *, full_range: bool = False) -> np.ndarray:
         """The marked copy of a video Y plane (H x W uint8; ``full_range`` 0-255, else the
         usual 16-235): the same mark as :meth:`mark` gives the RGB frame, added straight to luma
-        (no colour conversion; chroma is not touched by this watermark anyway)."""
+        (no colour conversion; chroma is not touched by this watermark anyway). The texture is
+        measured at half resolution and the offset computed and added in one OpenCV pass each:
+        this runs for every frame of a video."""
         if not isinstance(luma, np.ndarray) or luma.ndim != 2 or luma.dtype != np.uint8:
             raise WatermarkError(f"expected an H x W uint8 Y plane, got {getattr(luma, 'shape', luma)}")
+        height, width = luma.shape
+        pattern = self._pattern_for(height, width)
         offset, scale = (0.0, 1.0) if full_range else (16.0, 255.0 / 219.0)
-        as_rgb_scale = (luma.astype(np.float32) - np.float32(offset)) * np.float32(scale)
-        signal = self._signal(as_rgb_scale) / np.float32(scale)
-        marked: np.ndarray = cv2.add(luma, np.rint(signal).astype(np.int16), dtype=cv2.CV_8U)
+        half = cv2.resize(luma, (max(1, width // 2), max(1, height // 2)), interpolation=cv2.INTER_AREA)
+        texture = image_wm.texture_at_half((half.astype(np.float32) - np.float32(offset)) * np.float32(scale))
+        mask = image_wm.full_size(texture.mask, height, width)
+        change = cv2.multiply(pattern, mask, scale=self._gain_for(texture) / scale, dtype=cv2.CV_16S)  # rounds
+        marked: np.ndarray = cv2.add(luma, change, dtype=cv2.CV_8U)  # saturates
         return marked
+
+    def _gain_for(self, texture: image_wm.Texture) -> float:
+        """This frame's strength: the quality-limited gain, smoothed over time, never above
+        the frame's own limit."""
+        gain, _ = image_wm._strength(texture, *self._targets)
+        smoothed = gain if self._gain is None else (1 - GAIN_SMOOTHING) * self._gain + GAIN_SMOOTHING * gain
+        self._gain = smoothed
+        return min(gain, smoothed)
 
     def _signal(self, luma: np.ndarray) -> np.ndarray:
         """The offset to add (0-255 scale, float32) for a frame whose luma is ``luma`` (0-255)."""
         height, width = luma.shape
         pattern = self._pattern_for(height, width)
         texture = image_wm.texture(luma)
-        gain, _ = image_wm._strength(texture, *self._targets)
-        smoothed = gain if self._gain is None else (1 - GAIN_SMOOTHING) * self._gain + GAIN_SMOOTHING * gain
-        self._gain = smoothed
-        signal: np.ndarray = pattern * np.float32(min(gain, smoothed))
+        signal: np.ndarray = pattern * np.float32(self._gain_for(texture))
         signal *= image_wm.full_size(texture.mask, height, width)
         return signal
 
