@@ -11,7 +11,7 @@ from typing import Any
 
 from synthmark.aigc import AIGCLabel, Form, Problem, parse_label, validate
 
-__all__ = ["Carrier", "CarrierReading", "MetadataReading", "interpret"]
+__all__ = ["Carrier", "CarrierReading", "MetadataReading", "interpret", "write_checked"]
 
 
 @dataclass(frozen=True)
@@ -99,3 +99,17 @@ def interpret(carriers: list[Carrier], *, strict: bool = False) -> MetadataReadi
                 Problem(None, "duplicate-labels", f"{len(labeled)} copies of the AIGC label in one carrier")
             )
     return MetadataReading(first.label, first.carrier, first.form, tuple(problems), tuple(readings))
+
+
+def write_checked(codec: Any, data: bytes, label: AIGCLabel, *, path: str | None = None) -> bytes:
+    """``codec.write_label(data, label)`` (a container module of any modality), after checking
+    ``label`` and before returning, reading it back: exactly one label, the one written, or
+    :class:`~synthmark.errors.MetadataError`."""
+    from synthmark.errors import MetadataError
+
+    label.checked()
+    out: bytes = codec.write_label(data, label, path=path)
+    reading = interpret(codec.read_carriers(out, path=path))
+    if reading.label != label or any(r.label not in (None, label) for r in reading.carriers):
+        raise MetadataError("the label did not read back as written", path=path, fix="report this file to synthmark")
+    return out

@@ -27,7 +27,7 @@ from synthmark.audio import watermark as _watermark
 from synthmark.audio.watermark import AudioWatermarkReport, StreamingEmbedder
 from synthmark.errors import LowCapacityError, MetadataError, WatermarkError
 from synthmark.keys import WatermarkKey
-from synthmark.metadata import MetadataReading, interpret
+from synthmark.metadata import MetadataReading, interpret, write_checked
 from synthmark.payload import Mark
 
 if TYPE_CHECKING:
@@ -153,13 +153,7 @@ def write_metadata(source: Source, label: AIGCLabel) -> bytes:
     """The file's bytes with exactly one AIGC label; the audio frames are not re-encoded and
     other tags are kept. The label is read back before returning."""
     data, path = _load(source)
-    label.checked()
-    codec = audio_format(data, path=path).module()
-    out: bytes = codec.write_label(data, label, path=path)
-    reading = interpret(codec.read_carriers(out, path=path))
-    if reading.label != label or any(r.label not in (None, label) for r in reading.carriers):
-        raise MetadataError("the label did not read back as written", path=path, fix="report this file to synthmark")
-    return out
+    return write_checked(audio_format(data, path=path).module(), data, label, path=path)
 
 
 def relabel_content(

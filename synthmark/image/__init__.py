@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image
 
 from synthmark.aigc import AIGCLabel
-from synthmark.errors import CorruptFileError, LowCapacityError, MetadataError, TooLargeError, WatermarkError
+from synthmark.errors import CorruptFileError, LowCapacityError, TooLargeError, WatermarkError
 from synthmark.formats import MAX_IMAGE_PIXELS, Format, load_source, sniff_modality
 from synthmark.image.visible import (
     DEFAULT_HEIGHT,
@@ -35,7 +35,7 @@ from synthmark.image.visible import (
     draw_label,
 )
 from synthmark.keys import WatermarkKey
-from synthmark.metadata import MetadataReading, interpret
+from synthmark.metadata import MetadataReading, interpret, write_checked
 from synthmark.payload import Mark
 
 __all__ = [
@@ -122,14 +122,7 @@ def write_metadata(source: Source, label: AIGCLabel) -> bytes:
     is read back from the result (:class:`MetadataError` if it does not round-trip).
     """
     data, path = load_source(source)
-    label.checked()
-    fmt = image_format(data, path=path)
-    codec = fmt.module()
-    out: bytes = codec.write_label(data, label, path=path)
-    reading = interpret(codec.read_carriers(out, path=path))
-    if reading.label != label or any(r.label not in (None, label) for r in reading.carriers):
-        raise MetadataError("the label did not read back as written", path=path, fix="report this file to synthmark")
-    return out
+    return write_checked(image_format(data, path=path).module(), data, label, path=path)
 
 
 def decode(data: bytes, *, path: str | None = None) -> Image.Image:

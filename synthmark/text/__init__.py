@@ -40,9 +40,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from synthmark.aigc import AIGCLabel
-from synthmark.errors import MetadataError
 from synthmark.keys import WatermarkKey
-from synthmark.metadata import MetadataReading, interpret
+from synthmark.metadata import MetadataReading, interpret, write_checked
 from synthmark.payload import Mark, WatermarkReport
 from synthmark.text.explicit import (
     DEFAULT_TEXT,
@@ -165,13 +164,7 @@ def write_metadata(source: Source, label: AIGCLabel, *, path: str | None = None)
     ``path`` names bytes whose format depends on the name (``.md`` without front matter)."""
     data, source_path = _load(source)
     path = path or source_path
-    label.checked()
-    codec = text_format(data, path=path).module()
-    out: bytes = codec.write_label(data, label, path=path)
-    reading = interpret(codec.read_carriers(out, path=path))
-    if reading.label != label or any(r.label not in (None, label) for r in reading.carriers):
-        raise MetadataError("the label did not read back as written", path=path, fix="report this file to synthmark")
-    return out
+    return write_checked(text_format(data, path=path).module(), data, label, path=path)
 
 
 def supports_explicit(data: bytes, *, path: str | None = None) -> bool:

@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import numpy as np
 
 from synthmark.aigc import AIGCLabel
-from synthmark.errors import LowCapacityError, MetadataError
+from synthmark.errors import LowCapacityError
 from synthmark.keys import WatermarkKey
-from synthmark.metadata import MetadataReading, interpret
+from synthmark.metadata import MetadataReading, interpret, write_checked
 from synthmark.payload import Mark
 
 if TYPE_CHECKING:
@@ -121,13 +121,7 @@ def write_metadata(source: Source, label: AIGCLabel) -> bytes:
     """The file's bytes with exactly one AIGC label; no stream is re-encoded and other tags are
     kept. The label is read back before returning."""
     data, path = _load(source)
-    label.checked()
-    codec = video_format(data, path=path).module()
-    out: bytes = codec.write_label(data, label, path=path)
-    reading = interpret(codec.read_carriers(out, path=path))
-    if reading.label != label or any(r.label not in (None, label) for r in reading.carriers):
-        raise MetadataError("the label did not read back as written", path=path, fix="report this file to synthmark")
-    return out
+    return write_checked(video_format(data, path=path).module(), data, label, path=path)
 
 
 def _sample_times(duration: float | None, count: int, start: float = 0.0, span: float | None = None) -> list[float]:
