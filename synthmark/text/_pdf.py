@@ -27,7 +27,9 @@ def _pypdf(path: str | None) -> Any:
         import pypdf
     except ImportError as exc:
         raise InputError(
-            "reading and writing PDF labels needs pypdf", path=path, fix="reinstall synthmark (pypdf is one of its dependencies)"
+            "reading and writing PDF labels needs pypdf",
+            path=path,
+            fix="reinstall synthmark (pypdf is one of its dependencies)",
         ) from exc
     logging.getLogger("pypdf").setLevel(logging.ERROR)  # pypdf warns on every odd but readable file
     return pypdf

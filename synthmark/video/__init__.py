@@ -124,18 +124,11 @@ def write_metadata(source: Source, label: AIGCLabel) -> bytes:
     return write_checked(video_format(data, path=path).module(), data, label, path=path)
 
 
-def _sample_times(duration: float | None, count: int, start: float = 0.0, span: float | None = None) -> list[float]:
-    """``count`` times spread over ``[start, start + span)`` (default: the whole clip, at most
-    its first minute), away from the very first and last frames."""
-    length = max(0.1, min(duration or 10.0, 60.0) if span is None else span)
-    return [start + length * (i + 0.5) / count for i in range(count)]
-
-
-def probe_duration(source: str | os.PathLike[str]) -> float | None:
-    """The duration of a video file in seconds, if its container says."""
-    from synthmark.video._io import probe
-
-    return probe(source).duration
+def _sample_times(duration: float | None, count: int) -> list[float]:
+    """``count`` times spread evenly over the clip (at most its first minute), away from the
+    very first and last frames."""
+    length = max(0.1, min(duration or 10.0, 60.0))
+    return [length * (i + 0.5) / count for i in range(count)]
 
 
 def find_watermark(
