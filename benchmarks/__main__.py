@@ -19,9 +19,17 @@ from typing import Any  # noqa: E402
 
 import cv2  # noqa: E402
 
-from benchmarks import bench_audio, bench_c2pa, bench_image_label, bench_text, bench_video, bench_watermark  # noqa: E402
+from benchmarks import (  # noqa: E402
+    bench_audio,
+    bench_batch,
+    bench_c2pa,
+    bench_image_label,
+    bench_text,
+    bench_video,
+    bench_watermark,
+)
 
-BENCHMARKS = ("label", "watermark", "c2pa", "audio", "video", "text")
+BENCHMARKS = ("label", "watermark", "c2pa", "audio", "video", "text", "batch")
 
 
 def main() -> None:
@@ -63,6 +71,8 @@ def main() -> None:
         bench_video.main(repeat=1 if args.quick else 3, clips=2 if args.quick else 10, keys=20 if args.quick else 100)
     if args.only in (None, "text"):
         bench_text.main(quick=args.quick)
+    if args.only in (None, "batch"):
+        bench_batch.main(quick=args.quick)
     print(f"\nall benchmarks: {time.perf_counter() - started:.0f} s")
 
 

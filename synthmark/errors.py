@@ -9,7 +9,8 @@ third-party libraries (Pillow, zlib, XML parsers, the OS) are translated at the 
     │   ├── UnsupportedFormatError   format not handled (message lists the supported ones)
     │   ├── CorruptFileError         empty, truncated or malformed container
     │   ├── TooLargeError            pixel count or byte size over the safety limits
-    │   └── KeyFileError             a watermark key file is missing or not a key
+    │   ├── KeyFileError             a watermark key file is missing or not a key
+    │   └── UnsafePathError          a symlink, special file or archive member escaping its tree
     ├── LabelError                 the AIGC label itself is wrong
     │   ├── InvalidLabelError        a field breaks the rules (named in the message)
     │   └── WordingError             explicit-label text lacks the AI or generation element
@@ -24,9 +25,11 @@ third-party libraries (Pillow, zlib, XML parsers, the OS) are translated at the 
     ├── OutputError                the output cannot be written
     │   ├── OutputExistsError        refusing to overwrite (use force/--force)
     │   └── OutputNotWritableError   directory missing, permission denied, disk full
-    └── ProvenanceError            a C2PA manifest cannot be made or read
-        └── CertificateError         signing certificate/key unusable (expired, self-signed,
-                                     wrong EKU, key does not match the certificate, not PEM)
+    ├── ProvenanceError            a C2PA manifest cannot be made or read
+    │   └── CertificateError         signing certificate/key unusable (expired, self-signed,
+    │                                wrong EKU, key does not match the certificate, not PEM)
+    └── BatchError                 a batch run cannot start or go on (ledger locked or
+                                   unreadable, SRC/DEST overlap, optional extra missing)
 
 Each error carries the offending ``path`` (or ``None``) and a ``fix`` hint; ``str(err)`` is one
 line: ``"<path>: <what went wrong>; <how to fix it>"``.
@@ -37,6 +40,7 @@ from __future__ import annotations
 import os
 
 __all__ = [
+    "BatchError",
     "CertificateError",
     "CorruptFileError",
     "ImageTooSmallError",
@@ -56,6 +60,7 @@ __all__ = [
     "RenderError",
     "SynthmarkError",
     "TooLargeError",
+    "UnsafePathError",
     "UnsupportedFormatError",
     "WatermarkError",
     "WordingError",
@@ -115,6 +120,11 @@ class TooLargeError(InputError):
 
 class KeyFileError(InputError):
     """A watermark key file is missing, unreadable, damaged or not a synthmark key."""
+
+
+class UnsafePathError(InputError):
+    """A path that would escape its tree: a symlink, a special file, or an archive member with an
+    absolute name, a ``..`` component or a link type. Refused, never followed."""
 
 
 class LabelError(SynthmarkError):
@@ -184,3 +194,8 @@ class CertificateError(ProvenanceError):
     self-signed end-entity, missing or rejected extended key usage, key that does not match the
     certificate, unsupported key type.
     """
+
+
+class BatchError(SynthmarkError):
+    """A batch run cannot start or go on: its ledger is locked by another run or unreadable,
+    SRC and DEST overlap, or an optional extra (Dask) is not installed."""

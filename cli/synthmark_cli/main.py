@@ -1,8 +1,9 @@
-"""``synthmark`` commands. Only this module exits; library errors become one-line messages.
+"""``synthmark`` commands. Only the CLI (this module and ``synthmark_cli.batch``) exits; library
+errors become one-line messages.
 
 Exit codes (all commands): 0 success; 1 ``verify``: some file carries no label,
-``robustness``: some transformation removed the mark; 2 an error (bad input, unreadable file,
-bad key, unwritable output, bad option).
+``robustness``: some transformation removed the mark, ``batch``: some files failed; 2 an error
+(bad input, unreadable file, bad key, unwritable output, bad option).
 """
 
 from __future__ import annotations
@@ -116,6 +117,7 @@ def cli() -> None:
     Exit codes:
       0  success
       1  verify: some file carries no label; robustness: a transformation removed the mark
+         batch: some files failed
       2  an error
     """
 
@@ -542,6 +544,12 @@ def robustness(
             console.print(f"  {o.name:<15} {o.size:>18}    {mark} {o.bit_accuracy:>6.1%} {o.pilot_z:>8.1f}")
         console.print(f"{report.survived} of {len(report.outcomes)} transformations keep the exact payload")
     sys.exit(EXIT_OK if report.survived == len(report.outcomes) else EXIT_UNLABELED)
+
+
+# `synthmark batch relabel|report` lives in its own module (it imports the helpers above).
+from synthmark_cli.batch import batch  # noqa: E402
+
+cli.add_command(batch)
 
 
 def main() -> None:
