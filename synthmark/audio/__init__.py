@@ -192,11 +192,16 @@ def relabel_content(
 
 def _carry_tags(original: bytes, encoded: bytes, path: str | None) -> bytes:
     """``encoded`` with the original's tags (ID3 frames, Vorbis comments, MP4 items, FLAC
-    pictures) copied over, so a re-encode loses no metadata. WAV LIST/INFO chunks are not
-    carried (mutagen does not write them)."""
+    pictures; for WAV its descriptive chunks: LIST/INFO, bext, iXML, id3) copied over, so a
+    re-encode loses no metadata."""
     import io
 
     import mutagen
+
+    from synthmark.audio import _wav
+
+    if audio_format(original, path=path).module() is _wav:
+        return _wav.carry_chunks(original, encoded, path=path)
 
     try:
         source = mutagen.File(io.BytesIO(original))

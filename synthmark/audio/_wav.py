@@ -199,6 +199,38 @@ def write_label(data: bytes, label: AIGCLabel, *, path: str | None = None) -> by
     return out
 
 
+#: Chunks that describe the recording rather than its samples: carried over a re-encode.
+#: (``cue ``/``smpl`` point at sample positions, which an audible label moves: not carried.)
+DESCRIPTIVE_CHUNKS = frozenset({b"LIST", b"bext", b"iXML", b"axml", b"id3 ", b"ID3 ", b"_PMX"})
+
+
+def carry_chunks(original: bytes, encoded: bytes, *, path: str | None = None) -> bytes:
+    """``encoded`` (a WAV just written by the encoder) with the original's descriptive chunks
+    (:data:`DESCRIPTIVE_CHUNKS`: LIST/INFO, BWF ``bext``, iXML, ID3...) in place of its own, in
+    the original's order, before ``data``; the encoder's ``fmt``/``data`` are kept."""
+    source, target = parse(original, path=path), parse(encoded, path=path)
+    carried = [
+        original[c.start : min(c.payload_end + (c.size & 1), source.body_end)]
+        for c in source.chunks
+        if c.id in DESCRIPTIVE_CHUNKS
+    ]
+    if not carried:
+        return encoded
+    parts: list[bytes] = []
+    for chunk in target.chunks:
+        if chunk.id in DESCRIPTIVE_CHUNKS:
+            continue
+        if chunk.id == b"data":
+            parts.extend(carried)
+        parts.append(encoded[chunk.start : min(chunk.payload_end + (chunk.size & 1), target.body_end)])
+    if target.sizes_in_ds64:  # the encoder wrote RF64: leave it, its sizes live in ds64
+        return encoded
+    riff_size = 4 + sum(len(part) for part in parts)
+    if riff_size >= _UNKNOWN_SIZE:
+        return encoded
+    return target.form + struct.pack("<I", riff_size) + b"WAVE" + b"".join(parts)
+
+
 def _verify(out: bytes, label: AIGCLabel, path: str | None) -> None:
     carriers = read_carriers(out, path=path)
     if [c.text for c in carriers] != [label.to_json()]:  # pragma: no cover - a bug guard

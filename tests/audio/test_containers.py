@@ -589,3 +589,15 @@ def test_fuzz_random_boxes_and_chunks(body: bytes) -> None:
     _survives(_wav, b"RIFF" + struct.pack("<I", len(body) + 4) + b"WAVE" + body)
     _survives(_m4a, struct.pack(">I4s", 16, b"ftyp") + b"M4A \0\0\0\0" + body)
     _survives(_m4a, struct.pack(">I4s", len(body) + 8, b"moov") + body)
+
+
+@pytest.mark.parametrize("name", KINDS)
+def test_reencode_carries_other_tags(name: str, files: dict[str, bytes]) -> None:
+    """The audible label re-encodes the audio: title and artist (ID3, Vorbis comments, MP4
+    items, WAV LIST/INFO or id3 chunks) come through, read back by FFmpeg."""
+    from synthmark import audio
+
+    tagged = _tag(name, files[name])
+    out, _ = audio.relabel_content(tagged, audio.AudibleStyle(), None)
+    assert decode(out)[0].shape[1] > decode(tagged)[0].shape[1]  # really re-encoded, prompt added
+    assert _tags(name, out) == {"title": "Title", "artist": "Artist"}
