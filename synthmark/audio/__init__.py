@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 import numpy as np
 
+from synthmark._lazy import lazy_attributes
 from synthmark.aigc import AIGCLabel
 from synthmark.audio import watermark as _watermark
 from synthmark.audio.watermark import AudioWatermarkReport, StreamingEmbedder
@@ -48,15 +49,7 @@ __all__ = [
     "write_metadata",
 ]
 
-_AUDIBLE_NAMES = {"find_rhythm_prompt"}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _AUDIBLE_NAMES:
-        from synthmark.audio import audible
-
-        return getattr(audible, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, {"find_rhythm_prompt": "synthmark.audio.audible"})
 
 
 Source = str | os.PathLike[str] | bytes | BinaryIO

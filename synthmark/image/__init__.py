@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, cast
 import numpy as np
 from PIL import Image
 
+from synthmark._lazy import lazy_attributes
 from synthmark.aigc import AIGCLabel
 from synthmark.errors import CorruptFileError, LowCapacityError, TooLargeError, WatermarkError
 from synthmark.formats import MAX_IMAGE_PIXELS, Format, load_source, sniff_modality
@@ -72,15 +73,8 @@ if TYPE_CHECKING:
     )
 
 # The watermark needs OpenCV; it is imported on first use so ``import synthmark`` stays light.
-_WATERMARK_NAMES = {"Capacity", "WatermarkReport", "detect_watermark", "embed_watermark", "watermark_capacity"}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _WATERMARK_NAMES:
-        from synthmark.image import watermark
-
-        return getattr(watermark, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+_WATERMARK_NAMES = ("Capacity", "WatermarkReport", "detect_watermark", "embed_watermark", "watermark_capacity")
+__getattr__ = lazy_attributes(__name__, dict.fromkeys(_WATERMARK_NAMES, "synthmark.image.watermark"))
 
 
 Source = str | os.PathLike[str] | bytes | BinaryIO

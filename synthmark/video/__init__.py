@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 
+from synthmark._lazy import lazy_attributes
 from synthmark.aigc import AIGCLabel
 from synthmark.errors import LowCapacityError
 from synthmark.keys import WatermarkKey
@@ -66,12 +67,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 def video_format(data: bytes, *, path: str | None) -> Any:
