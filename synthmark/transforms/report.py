@@ -102,6 +102,31 @@ def evaluate_image(
     return RobustnessReport(payload, key.key_id, outcomes, *quality)
 
 
+def check_names(names: list[str] | None, suite: dict[str, Any]) -> None:
+    """Refuse (:class:`~synthmark.errors.SynthmarkError`) names that are not in ``suite``."""
+    from synthmark.errors import SynthmarkError
+
+    unknown = [name for name in names or () if name not in suite]
+    if unknown:
+        raise SynthmarkError(f"unknown transformation(s) {', '.join(unknown)}", fix=f"use: {' '.join(suite)}")
+
+
+def payload_to_embed(label: Any) -> int:
+    """The payload for ``--embed``: the content id of the file's metadata label, else random."""
+    import secrets
+
+    from synthmark.payload import content_id
+
+    return content_id(label.produce_id) if label else secrets.randbits(64)
+
+
+def no_mark(key: WatermarkKey, path: str | os.PathLike[str], what: str = "watermark") -> Exception:
+    """The error for a file that carries no mark made with ``key`` (run with ``--embed``)."""
+    from synthmark.errors import WatermarkError
+
+    return WatermarkError(f"no {what} made with key {key.key_id}", path=path, fix="pass --embed to mark a copy first")
+
+
 def _outcome(name: str, report: Any, payload: int, size: str, seconds: float) -> Outcome:
     wrong = ID_BITS / 2 if report.raw_id is None else bin(report.raw_id ^ payload).count("1")
     detected = bool(report.found and report.content_id == payload)
@@ -171,28 +196,21 @@ def _evaluate_video_file(
 ) -> RobustnessReport:
     """:func:`evaluate_file` for a video: with ``embed`` a marked copy is written to a temporary
     file first (no visible label), and the per-frame PSNR is the median over 12 sampled frames."""
-    import secrets
     import tempfile
     from pathlib import Path
 
     from synthmark import video
-    from synthmark.errors import SynthmarkError, WatermarkError
-    from synthmark.payload import Mark, content_id
+    from synthmark.payload import Mark
     from synthmark.transforms.video import VIDEO_SUITE
     from synthmark.video._io import iter_frames
 
-    unknown = [name for name in names or () if name not in VIDEO_SUITE]
-    if unknown:
-        raise SynthmarkError(f"unknown transformation(s) {', '.join(unknown)}", fix=f"use: {' '.join(VIDEO_SUITE)}")
+    check_names(names, VIDEO_SUITE)
     if not embed:
         found = video.find_watermark(path, [key])
         if not found.found or found.content_id is None:
-            raise WatermarkError(
-                f"no watermark made with key {key.key_id}", path=path, fix="pass --embed to mark a copy first"
-            )
+            raise no_mark(key, path)
         return evaluate_video(path, key, found.content_id, names=names, seed=seed)
-    label = video.read_metadata(path).label
-    payload = content_id(label.produce_id) if label else secrets.randbits(64)
+    payload = payload_to_embed(video.read_metadata(path).label)
     marker = video.FrameWatermarker(key, payload)
     frames = [f.image for f in iter_frames(path, every_n=10, max_frames=12)]
     quality = float(np.median([psnr(frame, marker.mark(frame)) for frame in frames]))
@@ -248,12 +266,9 @@ def evaluate_file(
     payload is the one found with ``key`` (:class:`~synthmark.errors.WatermarkError` when there
     is none), and quality is measured against ``original`` when given.
     """
-    import secrets
-
     from synthmark import audio, image
-    from synthmark.errors import SynthmarkError, WatermarkError
+    from synthmark.errors import SynthmarkError
     from synthmark.formats import read_bytes, sniff
-    from synthmark.payload import content_id
     from synthmark.transforms.audio import AUDIO_SUITE
 
     modality = sniff(read_bytes(path), path=path).modality
@@ -264,10 +279,7 @@ def evaluate_file(
 
         report: RobustnessReport = evaluate_text_file(path, key, embed=embed, original=original, names=names, seed=seed)
         return report
-    suite: dict[str, Any] = AUDIO_SUITE if modality == "audio" else IMAGE_SUITE
-    unknown = [name for name in names or () if name not in suite]
-    if unknown:
-        raise SynthmarkError(f"unknown transformation(s) {', '.join(unknown)}", fix=f"use: {' '.join(suite)}")
+    check_names(names, AUDIO_SUITE if modality == "audio" else IMAGE_SUITE)
     found: Any
     if modality == "audio":
         content, rate = audio.read_samples(path)
@@ -278,8 +290,7 @@ def evaluate_file(
         reference = None if original is None else _rgb8(image.read_pixels(original))
         found = detect_watermark(content, key)
     if embed:
-        label = (audio if modality == "audio" else image).read_metadata(path).label
-        payload = content_id(label.produce_id) if label else secrets.randbits(64)
+        payload = payload_to_embed((audio if modality == "audio" else image).read_metadata(path).label)
         reference = content
         marked = (
             audio.embed_watermark(content, rate, key, payload)
@@ -289,9 +300,7 @@ def evaluate_file(
     elif found.found and found.content_id is not None:
         payload, marked = found.content_id, content
     else:
-        raise WatermarkError(
-            f"no watermark made with key {key.key_id}", path=path, fix="pass --embed to mark a copy first"
-        )
+        raise no_mark(key, path)
     if reference is not None and reference.shape != marked.shape:
         raise SynthmarkError("the original's size differs from the file's", path=original, fix="pass its original")
     if modality == "audio":

@@ -24,12 +24,12 @@ which is unmarked for the Unicode mark.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import html.parser
 import itertools
 import os
 import re
-import secrets
 import time
 import unicodedata
 from collections.abc import Callable
@@ -38,7 +38,6 @@ from typing import Any
 import numpy as np
 
 from synthmark.keys import WatermarkKey
-from synthmark.payload import ID_BITS
 
 __all__ = [
     "EMBED_FACTOR",
@@ -221,18 +220,15 @@ def evaluate_text(
     found (in the report's ``pilot_z`` column). ``extra["visible_unchanged"]`` says whether the
     marked text shows the same characters as ``original``."""
     from synthmark.text.unicode_mark import detect_unicode_mark, strip_marks
-    from synthmark.transforms.report import Outcome, RobustnessReport
+    from synthmark.transforms.report import RobustnessReport, _outcome
 
     outcomes = []
     for index, name in enumerate(names or list(TEXT_SUITE)):
         attacked = apply_text(name, marked, np.random.default_rng([seed, index]), filler=filler)
         start = time.perf_counter()
         report = detect_unicode_mark(attacked, key)
-        seconds = time.perf_counter() - start
-        wrong = ID_BITS / 2 if report.raw_id is None else bin(report.raw_id ^ payload).count("1")
-        detected = bool(report.found and report.content_id == payload)
-        copies = float(report.details.get("copies", 0))
-        outcomes.append(Outcome(name, detected, 1.0 - wrong / ID_BITS, copies, f"{len(attacked)} chars", seconds))
+        outcome = _outcome(name, report, payload, f"{len(attacked)} chars", time.perf_counter() - start)
+        outcomes.append(dataclasses.replace(outcome, pilot_z=float(report.details.get("copies", 0))))
     extra = {} if original is None else {"visible_unchanged": strip_marks(marked) == strip_marks(original)}
     return RobustnessReport(payload, key.key_id, outcomes, extra=extra)
 
@@ -250,24 +246,18 @@ def evaluate_text_file(
     .html, .docx, .pdf): with ``embed`` the text is marked in memory first (payload from the
     metadata label's ProduceID, else random), else the payload is the one found with ``key``."""
     from synthmark import text as text_modality
-    from synthmark.errors import SynthmarkError, WatermarkError
-    from synthmark.payload import content_id
+    from synthmark.transforms.report import check_names, no_mark, payload_to_embed
 
-    unknown = [name for name in names or () if name not in TEXT_SUITE]
-    if unknown:
-        raise SynthmarkError(f"unknown transformation(s) {', '.join(unknown)}", fix=f"use: {' '.join(TEXT_SUITE)}")
+    check_names(names, TEXT_SUITE)
     content = text_modality.read_text(path)
     reference = None if original is None else text_modality.read_text(original)
     if embed:
-        label = text_modality.read_metadata(path).label
-        payload = content_id(label.produce_id) if label else secrets.randbits(64)
+        payload = payload_to_embed(text_modality.read_metadata(path).label)
         marked = text_modality.embed_watermark(content, key, payload)
         reference = content
     else:
         found = text_modality.detect_watermark(content, key)
         if not found.found or found.content_id is None:
-            raise WatermarkError(
-                f"no text mark made with key {key.key_id}", path=path, fix="pass --embed to mark a copy first"
-            )
+            raise no_mark(key, path, "text mark")
         payload, marked = found.content_id, content
     return evaluate_text(marked, key, payload, original=reference, names=names, seed=seed)
