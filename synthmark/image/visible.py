@@ -309,8 +309,9 @@ class PreparedLabel:
 
 
 def prepare_label(first_frame: np.ndarray, style: LabelStyle) -> PreparedLabel:
-    """Lay out ``style`` for frames the size of ``first_frame`` (H x W x C array); an
-    ``"auto"`` plate is chosen from ``first_frame`` under the label and then kept."""
+    """Lay out ``style`` for frames the size of ``first_frame`` (H x W x C array, or an H x W
+    luma plane); an ``"auto"`` plate is chosen from ``first_frame`` under the label and then
+    kept."""
     font_path = os.fspath(style.font) if style.font is not None else bundled_font_path()
     _check_glyphs(style.lines, font_path, style.font_index)
     _scale(first_frame.dtype)

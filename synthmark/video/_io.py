@@ -75,7 +75,7 @@ FrameFn = Callable[[RGBFrame, float], RGBFrame]
 # A frame_fn may also have a ``yuv420(planes, seconds, full_range) -> planes`` method: for 8-bit
 # 4:2:0 video it is called instead, with the frame's planes as PyAV's ``to_ndarray`` lays them
 # out (a copy: (H * 3 / 2) × W, Y then U then V), skipping two colour conversions per frame.
-_LUMA_FORMATS = frozenset({"yuv420p", "yuvj420p"})
+_YUV420_FORMATS = frozenset({"yuv420p", "yuvj420p"})
 #: ``audio_fn(samples, sample_rate, seconds) -> samples``: ``float32`` ``(n, channels)`` in
 #: [-1, 1], one decoded chunk at a time; returns the same shape.
 AudioFn = Callable[[npt.NDArray[np.float32], int, float], npt.NDArray[np.float32]]
@@ -881,7 +881,7 @@ class _VideoState:
     def _encode(self, frame: Any) -> None:
         converted = None
         yuv_fn = getattr(self.frame_fn, "yuv420", None)
-        if yuv_fn is not None and frame.format.name in _LUMA_FORMATS and not (frame.width % 2 or frame.height % 2):
+        if yuv_fn is not None and frame.format.name in _YUV420_FORMATS and not (frame.width % 2 or frame.height % 2):
             converted = _through_yuv(frame, yuv_fn, self.name)
         if converted is not None:
             frame = converted

@@ -169,11 +169,7 @@ class VideoLabeler:
             u = planes[height : height + quarter].reshape(height // 2, width // 2)
             v = planes[height + quarter :].reshape(height // 2, width // 2)
             turned = [np.rot90(plane, self._turns) for plane in (luma, u, v)]  # views, as displayed
-            if self._label is None or self._label_size != turned[0].shape:
-                grey = np.repeat(turned[0][..., None], 3, axis=2)  # the plate is chosen on luma
-                self._label = prepare_label(grey, self.visible.image)
-                self._label_size = turned[0].shape
-            self._label.apply_yuv420(*turned, full_range=full_range)
+            self._label_for(turned[0]).apply_yuv420(*turned, full_range=full_range)  # plate chosen on luma
             self.labeled_frames += 1
         if self._marker is not None:
             planes[:height] = self._marker.mark_luma(luma, full_range=full_range)
