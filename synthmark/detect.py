@@ -1,35 +1,44 @@
-"""Evidence from every label layer of a file -> one report and a verdict.
+"""Evidence from every label layer of a file -> one report, a verdict and the reasons for it.
 
 The verdict follows art. 6 of the Measures: a metadata label gives its own class (``Label``
-"1" confirmed, "2" possible, "3" suspected); without one, any other trace (watermark, C2PA
-AI source, visible label) makes the file suspected; nothing found is ``none``. A watermark
-found with a key whose payload differs from the metadata label's ProduceID is reported as
-``matches_metadata: false``.
+"1" confirmed, "2" possible, "3" suspected); without one, any other trace (watermark, a C2PA
+AI declaration anywhere in the manifest chain, an IPTC digital source type or generator
+fingerprint in ordinary metadata, a visible or audible label) makes the file suspected; nothing
+found is ``none``. :attr:`Report.reasons` says which layer, field or manifest set the verdict.
 
-Layers not yet implemented report ``checked: false`` so a reader never mistakes "not looked
-for" for "not there".
+Each layer is read on its own: a damaged file (bad CRC, damaged frames, truncated tail) is
+reported with its damage as a problem and every layer that can still be read (the metadata
+label by an XMP scan when the container cannot be parsed, C2PA with its hash-mismatch reasons,
+the watermark on what decodes). Only a file of which nothing at all can be read raises.
+
+A layer that was not looked for reports ``checked: false`` with the reason, so a reader never
+mistakes "not looked for" for "not there".
 """
 
 from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
+from synthmark import aisource, xmp
 from synthmark.aigc import AIGCLabel
+from synthmark.errors import CorruptFileError, InputError
 from synthmark.formats import read_bytes, sniff
 from synthmark.keys import WatermarkKey
-from synthmark.metadata import MetadataReading
+from synthmark.metadata import Carrier, MetadataReading, interpret
 from synthmark.payload import content_id
 
 __all__ = ["LAYERS", "Evidence", "Report", "Verdict", "verify_bytes", "verify_file"]
 
 Verdict = Literal["confirmed", "possible", "suspected", "none"]
 #: Every layer a report covers, in the order the rules rank them.
-LAYERS = ("metadata", "watermark", "c2pa", "visible")
+LAYERS = ("metadata", "watermark", "c2pa", "provenance_metadata", "visible")
 _CLASS_OF_LABEL: dict[str, Verdict] = {"1": "confirmed", "2": "possible", "3": "suspected"}
+_CLASS_WORDS = {"1": "AI-generated", "2": "possibly AI-generated", "3": "suspected AI-generated"}
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -41,24 +50,39 @@ class Evidence:
     checked: bool
     details: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def ai_trace(self) -> bool:
+        """Whether this layer shows AI generation (a C2PA manifest only when it declares it)."""
+        if self.layer == "c2pa":
+            return self.found and bool(self.details.get("ai_generated"))
+        return self.found
+
     def to_dict(self) -> dict[str, Any]:
         return {"found": self.found, "checked": self.checked, **self.details}
 
 
 @dataclass(frozen=True)
 class Report:
-    """One file's labels: the verdict, the metadata label (or None) and evidence per layer."""
+    """One file's labels: the verdict and why, the metadata label (or None), evidence per layer,
+    and the file's own problems (damage found while reading it)."""
 
     file: str | None
     media_type: str
     verdict: Verdict
     label: AIGCLabel | None
     evidence: dict[str, Evidence]
+    reasons: tuple[str, ...] = ()
+    problems: tuple[str, ...] = ()
 
     @property
     def labeled(self) -> bool:
         """True when the file carries any label (verdict other than ``none``)."""
         return self.verdict != "none"
+
+    @property
+    def traces(self) -> tuple[str, ...]:
+        """The layers other than the metadata label that show AI generation."""
+        return tuple(name for name, ev in self.evidence.items() if name != "metadata" and ev.ai_trace)
 
     def to_dict(self) -> dict[str, Any]:
         """The ``synthmark verify --json`` object for this file."""
@@ -66,23 +90,69 @@ class Report:
             "file": self.file,
             "media_type": self.media_type,
             "verdict": self.verdict,
+            "reasons": list(self.reasons),
+            "problems": list(self.problems),
             "label": None if self.label is None else self.label.to_dict(),
             "evidence": {name: ev.to_dict() for name, ev in self.evidence.items()},
         }
 
 
-def _is_ai_trace(evidence: Evidence) -> bool:
-    """A found layer counts as a trace of AI generation; a C2PA manifest only when it says so."""
-    if evidence.layer == "c2pa":
-        return evidence.found and bool(evidence.details.get("ai_generated"))
-    return evidence.found
+def _trace_reasons(evidence: dict[str, Evidence]) -> list[str]:
+    """One plain sentence per AI trace, naming the layer and the field or manifest."""
+    reasons: list[str] = []
+    watermark = evidence["watermark"]
+    if watermark.found:
+        details = watermark.details
+        what = f"payload {details['payload']}" if details.get("payload") else "statistical text watermark"
+        reasons.append(f"watermark found with key {details.get('key_id')} ({what})")
+    c2pa = evidence["c2pa"]
+    for declared in c2pa.details.get("ai_declared", []) if c2pa.found else []:
+        where = (
+            "the active manifest" if declared["depth"] == 0 else f"an ingredient manifest at depth {declared['depth']}"
+        )
+        state = declared["state"] or "not validated"
+        reasons.append(
+            f"C2PA: {where} ({declared['claim_generator'] or 'unnamed claim generator'}, {state}) declares AI: "
+            f"{declared['how']}"
+        )
+    for finding in evidence["provenance_metadata"].details.get("findings", []):
+        if finding["ai"]:
+            reasons.append(f"{finding['carrier']} {finding['field']}: {finding['kind']} {finding['name']}")
+    visible = evidence["visible"]
+    if visible.found:
+        labels = visible.details.get("labels") or visible.details.get("phrases") or []
+        texts = [f"{item.get('text')!r} at {item.get('position', 'a label position')}" for item in labels[:3]]
+        kind = visible.details.get("kind") or "label"
+        reasons.append(f"explicit {kind} found" + (": " + ", ".join(texts) if texts else ""))
+    return reasons
 
 
-def _verdict(reading: MetadataReading, others: list[Evidence]) -> Verdict:
+def _verdict(reading: MetadataReading, evidence: dict[str, Evidence]) -> tuple[Verdict, list[str]]:
+    traces = _trace_reasons(evidence)
     if reading.label is not None:
-        # A label whose class is unreadable still is a trace of AI labeling.
-        return _CLASS_OF_LABEL.get(reading.label.label, "suspected")
-    return "suspected" if any(_is_ai_trace(ev) for ev in others) else "none"
+        value = reading.label.label
+        if value in _CLASS_OF_LABEL:
+            first = f"metadata label ({reading.carrier}) says Label {value}: {_CLASS_WORDS[value]}"
+        else:  # a label whose class is unreadable still is a trace of AI labeling
+            first = f"metadata label ({reading.carrier}) has an unknown Label {value!r}: counted as suspected"
+        return _CLASS_OF_LABEL.get(value, "suspected"), [first, *traces]
+    if traces:
+        return "suspected", ["no metadata label, but traces of AI generation (art. 6: suspected)", *traces]
+    unchecked = [name for name, ev in evidence.items() if not ev.checked]
+    reason = "no label or trace of AI generation found"
+    return "none", [reason + (f" (not checked: {', '.join(unchecked)})" if unchecked else "")]
+
+
+def _scanned_metadata(data: bytes, strict: bool) -> MetadataReading:
+    """The metadata label found by scanning the bytes for XMP packets, for a container that
+    cannot be parsed (damaged)."""
+    carriers: list[Carrier] = []
+    for packet in aisource.scan_xmp_packets(data):
+        try:
+            carriers += [Carrier("xmp-scan", item.value) for item in xmp.find_labels(packet)]
+        except CorruptFileError:
+            continue
+    return interpret(carriers, strict=strict)
 
 
 def _c2pa_evidence(
@@ -90,8 +160,8 @@ def _c2pa_evidence(
 ) -> Evidence:
     from synthmark import provenance
 
-    if media_type not in provenance.SUPPORTED_MEDIA_TYPES:
-        return Evidence("c2pa", False, False, {"reason": f"C2PA is not read for {media_type}"})
+    if media_type not in provenance.READ_MEDIA_TYPES:
+        return Evidence("c2pa", False, False, {"reason": f"c2pa-python does not read manifests in {media_type}"})
     report = provenance.read(data, media_type, trust_anchors=trust)
     details = {k: v for k, v in report.to_dict().items() if k not in ("found", "checked")}
     if report.found:
@@ -120,6 +190,28 @@ def _watermark_evidence(
     return Evidence("watermark", report.found, True, details)
 
 
+class _Damage:
+    """Runs each layer, turning an unreadable part of the file into a recorded problem."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+        self.first: InputError | None = None
+
+    def run(self, read: Callable[[], _T]) -> _T | InputError:
+        try:
+            return read()
+        except InputError as exc:
+            self.first = self.first or exc
+            message = exc.message
+            if message not in self.problems:
+                self.problems.append(message)
+            return exc
+
+    @staticmethod
+    def unread(layer: str, error: InputError) -> Evidence:
+        return Evidence(layer, False, False, {"reason": f"could not be read: {error.message}"})
+
+
 def _verify(
     data: bytes,
     path: str | None,
@@ -131,26 +223,40 @@ def _verify(
     fmt = sniff(data, path=path)
     modality = importlib.import_module(f"synthmark.{fmt.modality}")
     source: bytes | str = data if path is None else path
-    reading: MetadataReading = modality.read_metadata(source, strict=strict)
+    damage = _Damage()
+
+    reading = damage.run(lambda: modality.read_metadata(source, strict=strict))
+    damaged_container = isinstance(reading, InputError)
+    if isinstance(reading, InputError):
+        reading = _scanned_metadata(data, strict)
+    label = reading.label
     text_tokenizer = tokenizer if fmt.modality == "text" else None
-    watermark = _watermark_evidence(modality, source, keys, reading.label, text_tokenizer)
-    c2pa = _c2pa_evidence(data, fmt.media_type, trust, reading.label, watermark)
-    explicit = modality.find_explicit(source)
-    others = [
-        watermark,
-        c2pa,
-        Evidence("visible", explicit.pop("found"), explicit.pop("checked"), explicit),
-    ]
+    watermark = damage.run(lambda: _watermark_evidence(modality, source, keys, label, text_tokenizer))
+    if isinstance(watermark, InputError):
+        watermark = damage.unread("watermark", watermark)
+    c2pa = _c2pa_evidence(data, fmt.media_type, trust, label, watermark)
+    found_in_metadata = damage.run(lambda: modality.read_provenance_metadata(source))
+    if isinstance(found_in_metadata, InputError):
+        found_in_metadata = aisource.read(data)
+    explicit = damage.run(lambda: modality.find_explicit(source))
+    if isinstance(explicit, InputError):
+        visible = damage.unread("visible", explicit)
+    else:
+        visible = Evidence("visible", explicit.pop("found"), explicit.pop("checked"), explicit)
+
+    meta_details = {k: v for k, v in reading.to_dict().items() if k not in ("found", "checked")}
+    provenance_details = {k: v for k, v in found_in_metadata.to_dict().items() if k not in ("found", "checked")}
     evidence = {
-        "metadata": Evidence(
-            "metadata",
-            reading.found,
-            True,
-            {k: v for k, v in reading.to_dict().items() if k not in ("found", "checked")},
-        )
+        "metadata": Evidence("metadata", reading.found, True, meta_details),
+        "watermark": watermark,
+        "c2pa": c2pa,
+        "provenance_metadata": Evidence("provenance_metadata", found_in_metadata.found, True, provenance_details),
+        "visible": visible,
     }
-    evidence.update({ev.layer: ev for ev in others})
-    return Report(path, fmt.media_type, _verdict(reading, others), reading.label, evidence)
+    if damaged_container and damage.first is not None and not (label or any(ev.found for ev in evidence.values())):
+        raise damage.first  # nothing of the file could be read
+    verdict, reasons = _verdict(reading, evidence)
+    return Report(path, fmt.media_type, verdict, label, evidence, tuple(reasons), tuple(damage.problems))
 
 
 def verify_bytes(

@@ -390,23 +390,55 @@ def verify(
 _VERDICT_STYLE = {"confirmed": "bold red", "possible": "bold yellow", "suspected": "yellow", "none": "dim"}
 
 
+_INDENT = "\n" + " " * 22
+
+
+def _c2pa_line(evidence: dict[str, Any]) -> str:
+    agree = {True: ", agrees with the metadata label", False: ", DISAGREES with the metadata label", None: ""}
+    text = (
+        f" {evidence.get('verdict') or 'not validated'}, by {evidence.get('claim_generator') or 'an unnamed generator'}"
+        f", signed by {evidence.get('signer') or 'an unnamed signer'}{agree[evidence.get('label_agrees')]}"
+    )
+    declared = evidence.get("ai_declared") or []
+    if declared:
+        first = declared[0]
+        where = "the active manifest" if first["depth"] == 0 else f"ingredient depth {first['depth']}"
+        text += f"{_INDENT}AI declared in {where}: {first['how']}"
+    else:
+        text += f"{_INDENT}no AI declaration in {len(evidence.get('chain') or [])} manifest(s)"
+    for node in (evidence.get("chain") or [])[1:]:
+        text += (
+            f"{_INDENT}{'  ' * node['depth']}ingredient {node.get('title') or '(untitled)'}: "
+            f"{node.get('state') or 'not validated'}, {node.get('claim_generator') or 'unnamed generator'}"
+        )
+    for reason in [*evidence.get("reasons", []), *evidence.get("problems", [])]:
+        text += f"{_INDENT}- {reason}"
+    return text
+
+
 def _layer_line(name: str, evidence: dict[str, Any]) -> str:
+    label = f"  {name:<20}"
     if not evidence["checked"]:
-        return f"  {name:<10} [dim]not checked[/dim]"
+        reason = evidence.get("reason")
+        return f"{label}[dim]not checked{f' ({reason})' if reason else ''}[/dim]"
     if not evidence["found"]:
-        return f"  {name:<10} none"
+        return f"{label}none"
     where = f" in {evidence['carrier']} ({evidence['form']})" if evidence.get("carrier") else ""
     if name == "c2pa":
-        agree = {True: ", agrees with the metadata label", False: ", DISAGREES with the metadata label", None: ""}
-        where = f" {evidence['verdict']}, signed by {evidence.get('signer')}{agree[evidence.get('label_agrees')]}"
-        for reason in evidence.get("reasons", []):
-            where += f"\n             - {reason}"
-        for ingredient in evidence.get("ingredients", []):
-            where += f"\n             ingredient {ingredient.get('title')}: {ingredient.get('state')}"
+        where = _c2pa_line(evidence)
+    if name == "provenance_metadata":
+        where = "".join(
+            f"{_INDENT}{f['carrier']} {f['field']}: {f['kind']} {f['name']}" for f in evidence["findings"] if f["ai"]
+        )
+    if name == "visible":
+        items = evidence.get("labels") or evidence.get("phrases") or evidence.get("where") or []
+        where = f" {evidence.get('kind') or 'label'}" + "".join(
+            f"{_INDENT}{', '.join(f'{k} {v}' for k, v in item.items() if v is not None)}" for item in items[:5]
+        )
     if name == "watermark" and evidence.get("payload") is None and evidence.get("statistical", {}).get("found"):
         stat = evidence["statistical"]
         return (
-            f"  {name:<10} [green]found[/green] statistical mark, key {stat['key_id']} "
+            f"{label}[green]found[/green] statistical mark, key {stat['key_id']} "
             f"(z = {stat['pilot_z']}, p < {max(stat['p_value'], 1e-300):.0e}, {stat['tokens']} tokens)"
         )
     if name == "watermark":
@@ -415,11 +447,11 @@ def _layer_line(name: str, evidence: dict[str, Any]) -> str:
             f" payload {evidence['payload']} key {evidence['key_id']} (p < {max(evidence['p_value'], 1e-12):.0e})"
             f"{match[evidence['matches_metadata']]}"
         )
-    return f"  {name:<10} [green]found[/green]{where}"
+    return f"{label}[green]found[/green]{where}"
 
 
 def _print_reports(reports: list[dict[str, Any]]) -> None:
-    """One block per file: verdict, the seven fields, each layer, problems."""
+    """One block per file: verdict and why, each layer, the seven fields, problems."""
     console = Console(highlight=False, soft_wrap=True)
     for report in reports:
         verdict = report["verdict"]
@@ -427,14 +459,17 @@ def _print_reports(reports: list[dict[str, Any]]) -> None:
             f"[bold]{report['file']}[/bold]  {report['media_type']}  "
             f"[{_VERDICT_STYLE[verdict]}]{verdict.upper()}[/{_VERDICT_STYLE[verdict]}]"
         )
+        console.print(f"  {'why':<20}" + _INDENT.join(report.get("reasons", [])), markup=False)
         for name, evidence in report["evidence"].items():
             console.print(_layer_line(name, evidence))
         if report["label"]:
             fields = " ".join(f"{k}={v}" for k, v in report["label"].items() if v)
-            console.print(f"  {'label':<10} {fields}", soft_wrap=True)
+            console.print(f"  {'label':<20}{fields}", soft_wrap=True, markup=False)
         for problem in report["evidence"]["metadata"].get("problems", []):
             prefix = f"{problem['field']}: " if problem["field"] else ""
-            console.print(f"  [yellow]problem[/yellow]    {prefix}{problem['message']}")
+            console.print(f"  [yellow]{'problem':<20}[/yellow]{prefix}{problem['message']}")
+        for damage in report.get("problems", []):
+            console.print(f"  [yellow]{'damaged file':<20}[/yellow]{damage}")
     labeled = sum(r["verdict"] != "none" for r in reports)
     console.print(f"{labeled} of {len(reports)} file(s) carry a label")
 

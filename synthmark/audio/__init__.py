@@ -32,6 +32,7 @@ from synthmark.metadata import MetadataReading, interpret, write_checked
 from synthmark.payload import Mark
 
 if TYPE_CHECKING:
+    from synthmark.aisource import ProvenanceMetadata
     from synthmark.audio.audible import find_rhythm_prompt
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "find_rhythm_prompt",
     "find_watermark",
     "read_metadata",
+    "read_provenance_metadata",
     "relabel_content",
     "write_metadata",
 ]
@@ -225,19 +227,20 @@ def _carry_tags(original: bytes, encoded: bytes, path: str | None) -> bytes:
         ) from exc
 
 
-def read_samples(source: Source) -> tuple[np.ndarray, int]:
-    """Decoded samples ``(n, channels)`` float32 and the sample rate."""
+def read_samples(source: Source, *, lenient: bool = False) -> tuple[np.ndarray, int]:
+    """Decoded samples ``(n, channels)`` float32 and the sample rate. ``lenient``: of a damaged
+    file, what decodes (damaged packets skipped) instead of :class:`CorruptFileError`."""
     from synthmark.audio._io import decode_audio
 
     data, path = _load(source)
-    samples, info = decode_audio(data, path=path)
+    samples, info = decode_audio(data, path=path, lenient=lenient)
     return samples, info.sample_rate
 
 
 def find_watermark(source: Source, keys: list[WatermarkKey]) -> AudioWatermarkReport:
     """:func:`detect_watermark` on a file, searching playback speeds too (a file from elsewhere
-    may have been sped up or slowed down)."""
-    samples, rate = read_samples(source)
+    may have been sped up or slowed down); a damaged file is searched in what decodes."""
+    samples, rate = read_samples(source, lenient=True)
     return detect_watermark(samples, rate, keys, speed_search=True)
 
 
@@ -253,3 +256,11 @@ def find_explicit(source: Source) -> dict[str, Any]:
         "kind": "rhythm prompt" if matches else None,
         "where": [{"start": round(m.start, 3), "end": round(m.end, 3)} for m in matches],
     }
+
+
+def read_provenance_metadata(source: Source) -> ProvenanceMetadata:
+    """AI origin declared in the file's ordinary metadata: IPTC digital source type and
+    generator tools in any XMP packet it holds (see :mod:`synthmark.aisource`)."""
+    from synthmark import aisource
+
+    return aisource.read(_load(source)[0])

@@ -327,6 +327,7 @@ def decode_audio(
     source: bytes | str | os.PathLike[str],
     *,
     path: str | os.PathLike[str] | None = None,
+    lenient: bool = False,
 ) -> tuple[AudioSamples, AudioInfo]:
     """Decode the first audio stream of a WAV, FLAC, MP3, M4A or Ogg file.
 
@@ -336,6 +337,10 @@ def decode_audio(
         The file's bytes, or its path.
     path:
         Name used in error messages (defaults to ``source`` when it is a path).
+    lenient:
+        Decode what can be decoded of a damaged or truncated file (packets that fail are
+        skipped, a truncated tail is accepted) instead of raising :class:`CorruptFileError`:
+        for detection on damaged files, whose damage the caller reports. Default ``False``.
 
     Returns
     -------
@@ -384,7 +389,11 @@ def decode_audio(
             "not an audio format synthmark reads", path=name, fix=f"supported: {_supported()}"
         ) from exc
     with container:
-        samples, info, declared = _decode_container(container, name)
+        samples, info, declared = _decode_container(container, name, lenient)
+    if lenient:
+        if samples.shape[0] == 0:
+            raise CorruptFileError("no audio could be decoded", path=name, fix="export the file again")
+        return samples, info
 
     if declared is not None and CONTAINERS[info.container].exact_length:
         samples = samples[: round(declared * info.sample_rate)]
@@ -416,7 +425,9 @@ def decode_audio(
     return samples, info
 
 
-def _decode_container(container: Any, name: str | None) -> tuple[AudioSamples, AudioInfo, float | None]:
+def _decode_container(
+    container: Any, name: str | None, lenient: bool = False
+) -> tuple[AudioSamples, AudioInfo, float | None]:
     demuxer = str(container.format.name)
     container_key = _DEMUXERS.get(demuxer)
     if container_key is None:
@@ -462,7 +473,13 @@ def _decode_container(container: Any, name: str | None) -> tuple[AudioSamples, A
     try:
         for packet in container.demux(stream):
             coded_bytes += int(packet.size)
-            for frame in packet.decode():
+            try:
+                frames = packet.decode()
+            except av.FFmpegError:
+                if not lenient:
+                    raise
+                continue  # a damaged packet: skip it, decode the rest
+            for frame in frames:
                 block = _frame_to_array(frame)
                 if block.shape[1] != channels:
                     raise CorruptFileError(
@@ -480,11 +497,13 @@ def _decode_container(container: Any, name: str | None) -> tuple[AudioSamples, A
                         fix="split the file, or raise synthmark.audio._io.MAX_SECONDS if it is trusted",
                     )
     except av.FFmpegError as exc:
-        raise CorruptFileError(
-            f"damaged audio data after {total / rate:.2f} s ({exc.strerror or type(exc).__name__})",
-            path=name,
-            fix="the file is truncated or corrupt; export it again",
-        ) from exc
+        # Lenient: the demuxer gave up (e.g. a truncated tail); keep what decoded.
+        if not (lenient and chunks):
+            raise CorruptFileError(
+                f"damaged audio data after {total / rate:.2f} s ({exc.strerror or type(exc).__name__})",
+                path=name,
+                fix="the file is truncated or corrupt; export it again",
+            ) from exc
 
     samples = np.concatenate(chunks, axis=0) if chunks else np.zeros((0, channels), dtype=np.float32)
     np.clip(samples, -1.0, 1.0, out=samples)

@@ -32,7 +32,7 @@ CLASS_NAMES: dict[str, str] = {"1": "confirmed", "2": "possible", "3": "suspecte
 class Classification:
     """``label`` is the class (``"1"``/``"2"``/``"3"``, None: no label, no trace); ``basis`` what
     decided it: ``"metadata"``, ``"declared"``, ``"traces"`` or ``"none"``; ``traces`` the layers
-    found (``"watermark"``, ``"c2pa"``, ``"visible"``)."""
+    found (``"watermark"``, ``"c2pa"``, ``"provenance_metadata"``, ``"visible"``)."""
 
     label: Class | None
     basis: Literal["metadata", "declared", "traces", "none"]
@@ -45,17 +45,8 @@ class Classification:
 
 
 def traces(report: Report) -> tuple[str, ...]:
-    """The non-metadata layers of ``report`` that show AI generation (a C2PA manifest only when
-    it declares an AI source)."""
-    found = []
-    for name in ("watermark", "c2pa", "visible"):
-        evidence = report.evidence.get(name)
-        if evidence is None or not evidence.found:
-            continue
-        if name == "c2pa" and not evidence.details.get("ai_generated"):
-            continue
-        found.append(name)
-    return tuple(found)
+    """The non-metadata layers of ``report`` that show AI generation (see :attr:`Report.traces`)."""
+    return report.traces
 
 
 def classify(report: Report, *, declared: bool = False) -> Classification:

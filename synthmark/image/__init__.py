@@ -12,13 +12,16 @@ The verbs every modality shares:
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
+import threading
 import warnings
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageFile
 
 from synthmark._lazy import lazy_attributes
 from synthmark.aigc import AIGCLabel
@@ -58,12 +61,14 @@ __all__ = [
     "find_watermark",
     "read_metadata",
     "read_pixels",
+    "read_provenance_metadata",
     "relabel_content",
     "watermark_capacity",
     "write_metadata",
 ]
 
 if TYPE_CHECKING:
+    from synthmark.aisource import ProvenanceMetadata
     from synthmark.image.watermark import (
         Capacity,
         WatermarkReport,
@@ -119,10 +124,31 @@ def write_metadata(source: Source, label: AIGCLabel) -> bytes:
     return write_checked(image_format(data, path=path).module(), data, label, path=path)
 
 
-def decode(data: bytes, *, path: str | None = None) -> Image.Image:
-    """Decode image bytes with Pillow under synthmark's safety limits (pixels fully loaded)."""
+_TRUNCATED_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _damage_tolerated(tolerate: bool) -> Iterator[None]:
+    """Let Pillow decode what it can of damaged data (its switch is process-wide: locked)."""
+    if not tolerate:
+        yield
+        return
+    with _TRUNCATED_LOCK:
+        ImageFile.LOAD_TRUNCATED_IMAGES = True
+        try:
+            yield
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+
+def decode(data: bytes, *, path: str | None = None, lenient: bool = False) -> Image.Image:
+    """Decode image bytes with Pillow under synthmark's safety limits (pixels fully loaded).
+
+    ``lenient`` decodes what it can of damaged data (bad CRCs, corrupt or missing image data
+    fill with grey) instead of raising: for detection on damaged files only.
+    """
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _damage_tolerated(lenient):
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
             width, height = image.size
@@ -230,17 +256,30 @@ def _check_mark_reads_back(data: bytes, mark: Mark, path: str | None) -> None:
         )
 
 
-def read_pixels(source: Source) -> np.ndarray:
-    """Decoded pixels as an H x W x C array (uint8, or uint16 for 16-bit files) for detection."""
+def read_pixels(source: Source, *, lenient: bool = False) -> np.ndarray:
+    """Decoded pixels as an H x W x C array (uint8, or uint16 for 16-bit files) for detection.
+
+    ``lenient``: a damaged file (bad CRC, corrupt or truncated image data) gives the pixels that
+    decode instead of :class:`CorruptFileError` (damaged parts are grey), so the watermark and
+    visible labels can still be looked for; the caller reports the damage.
+    """
     data, path = load_source(source)
     fmt = image_format(data, path=path)
-    fmt.module().check(data, path=path)
+    try:
+        fmt.module().check(data, path=path)
+    except CorruptFileError:
+        if not lenient:
+            raise
+        return _pixel_array(decode(data, path=path, lenient=True))
     if fmt.name == "png" and fmt.module().is_deep_color(data):
         import cv2
 
         bgr = np.asarray(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED))
         return np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGRA2RGBA if bgr.shape[2] == 4 else cv2.COLOR_BGR2RGB))
-    image = decode(data, path=path)
+    return _pixel_array(decode(data, path=path))
+
+
+def _pixel_array(image: Image.Image) -> np.ndarray:
     if image.mode not in _MARKABLE:
         image = image.convert("RGBA" if "A" in image.mode or "transparency" in image.info else "RGB")
     return np.asarray(image, dtype=np.uint16) if image.mode == "I;16" else np.asarray(image)
@@ -251,12 +290,22 @@ relabel_content = relabel_pixels
 
 
 def find_watermark(source: Source, keys: list[WatermarkKey]) -> Any:
-    """:func:`detect_watermark` on a file's decoded pixels."""
+    """:func:`detect_watermark` on a file's decoded pixels (of a damaged file, on what decodes)."""
     from synthmark.image.watermark import detect_watermark
 
-    return detect_watermark(read_pixels(source), keys)
+    return detect_watermark(read_pixels(source, lenient=True), keys)
 
 
 def find_explicit(source: Source) -> dict[str, Any]:
     """The explicit-label evidence of an image file: not read yet (text recognition)."""
     return {"found": False, "checked": False, "reason": "visible labels in images are not read yet"}
+
+
+def read_provenance_metadata(source: Source) -> ProvenanceMetadata:
+    """AI origin declared in the image's ordinary metadata: IPTC digital source type and
+    generator tools in XMP, generator text chunks (Stable Diffusion WebUI, ComfyUI) and EXIF
+    tags (see :mod:`synthmark.aisource`). Reads metadata only, never pixels."""
+    from synthmark import aisource
+
+    data, path = load_source(source)
+    return aisource.read(data, image_format(data, path=path).module().read_fields(data, path=path))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from synthmark import xmp
 from synthmark.aigc import AIGCLabel
+from synthmark.aisource import MetadataField
 from synthmark.errors import CorruptFileError
-from synthmark.image._exif import read_user_comment, set_user_comment
+from synthmark.image._exif import read_ascii_tags, read_user_comment, set_user_comment
 from synthmark.metadata import Carrier
 
-__all__ = ["Carrier", "decode_xmp", "exif_carriers", "merged_xmp", "sync_exif", "xmp_carriers"]
+__all__ = ["Carrier", "decode_xmp", "exif_carriers", "exif_fields", "merged_xmp", "sync_exif", "xmp_carriers"]
 
 
 def decode_xmp(raw: bytes) -> str:
@@ -41,6 +42,16 @@ def exif_carriers(tiff: bytes) -> list[Carrier]:
     if comment and ("AIGC" in comment or "ServiceProvider" in comment):
         return [Carrier("exif-usercomment", comment)]
     return []
+
+
+def exif_fields(tiff: bytes) -> list[MetadataField]:
+    """IFD0's text tags (Software, ImageDescription, Artist, Make, Model) and the UserComment,
+    as provenance fields; a malformed block gives none."""
+    fields = [MetadataField("exif", name, value) for name, value in read_ascii_tags(tiff).items()]
+    comment = read_user_comment(tiff)
+    if comment:
+        fields.append(MetadataField("exif", "UserComment", comment))
+    return fields
 
 
 def sync_exif(tiff: bytes, label: AIGCLabel) -> bytes:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import struct
 
-__all__ = ["read_user_comment", "set_user_comment"]
+__all__ = ["read_ascii_tags", "read_user_comment", "set_user_comment"]
 
 _EXIF_IFD_POINTER = 0x8769
 _USER_COMMENT = 0x9286
@@ -54,6 +54,39 @@ def _locate(tiff: bytes) -> tuple[str, int | None]:
         return order, None
     (exif_ifd,) = struct.unpack_from(order + "I", tiff, pointer + 8)
     return order, _entry(tiff, exif_ifd, _USER_COMMENT, order)
+
+
+#: IFD0 ASCII tags read for provenance (tag -> name).
+_ASCII_TAGS = {0x010E: "ImageDescription", 0x010F: "Make", 0x0110: "Model", 0x0131: "Software", 0x013B: "Artist"}
+#: Longest ASCII tag value read (bytes).
+_MAX_ASCII = 1 << 16
+
+
+def read_ascii_tags(tiff: bytes) -> dict[str, str]:
+    """IFD0's :data:`_ASCII_TAGS` that are present, decoded (UTF-8, else Latin-1); ``{}`` when
+    the block is malformed."""
+    found: dict[str, str] = {}
+    try:
+        if tiff[:4] not in (b"II*\0", b"MM\0*"):
+            return found
+        order = "<" if tiff[:2] == b"II" else ">"
+        (ifd0,) = struct.unpack_from(order + "I", tiff, 4)
+        for tag, name in _ASCII_TAGS.items():
+            entry = _entry(tiff, ifd0, tag, order)
+            if entry is None:
+                continue
+            kind, count, offset = struct.unpack_from(order + "HII", tiff, entry + 2)
+            if kind not in (2, 7) or count > _MAX_ASCII:
+                continue
+            raw = tiff[entry + 8 : entry + 8 + count] if count <= 4 else tiff[offset : offset + count]
+            text = raw.rstrip(b"\0 ")
+            try:
+                found[name] = text.decode("utf-8")
+            except UnicodeDecodeError:
+                found[name] = text.decode("latin-1")
+    except (_Malformed, struct.error):
+        return found
+    return found
 
 
 def read_user_comment(tiff: bytes) -> str | None:

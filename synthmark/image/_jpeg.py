@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from PIL import Image, JpegImagePlugin
 
 from synthmark.aigc import AIGCLabel
+from synthmark.aisource import MetadataField
 from synthmark.errors import CorruptFileError, MetadataError, MetadataTooLargeError
-from synthmark.image._container import Carrier, exif_carriers, merged_xmp, sync_exif, xmp_carriers
+from synthmark.image._container import Carrier, exif_carriers, exif_fields, merged_xmp, sync_exif, xmp_carriers
 
 XMP_ID = b"http://ns.adobe.com/xap/1.0/\0"
 EXIF_ID = b"Exif\0\0"
@@ -92,6 +93,24 @@ def read_carriers(data: bytes, *, path: str | None = None) -> list[Carrier]:
         if seg.is_exif:
             carriers += exif_carriers(seg.payload[len(EXIF_ID) :])
     return carriers
+
+
+def read_fields(data: bytes, *, path: str | None = None) -> list[MetadataField]:
+    """EXIF fields and COM comments of the header, read even when the image data is damaged."""
+    fields: list[MetadataField] = []
+    pos = 2
+    while pos + 4 <= len(data) and data[pos] == 0xFF and data[pos + 1] not in (_SOS, _EOI):
+        if data[pos + 1] == 0xFF:
+            pos += 1
+            continue
+        (length,) = struct.unpack_from(">H", data, pos + 2)
+        segment = Segment(data[pos + 1], data[pos + 4 : pos + 2 + length])
+        if segment.is_exif:
+            fields += exif_fields(segment.payload[len(EXIF_ID) :])
+        elif segment.marker == _COM:
+            fields.append(MetadataField("jpeg-comment", "Comment", segment.payload.decode("utf-8", "replace")))
+        pos += 2 + max(length, 2)
+    return fields
 
 
 def write_label(data: bytes, label: AIGCLabel, *, path: str | None = None) -> bytes:

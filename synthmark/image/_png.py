@@ -12,8 +12,9 @@ import numpy as np
 from PIL import Image
 
 from synthmark.aigc import AIGCLabel
+from synthmark.aisource import MetadataField
 from synthmark.errors import CorruptFileError, MetadataError
-from synthmark.image._container import Carrier, exif_carriers, merged_xmp, sync_exif, xmp_carriers
+from synthmark.image._container import Carrier, exif_carriers, exif_fields, merged_xmp, sync_exif, xmp_carriers
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 XMP_KEYWORD = b"XML:com.adobe.xmp"
@@ -34,8 +35,12 @@ class Chunk:
         return struct.pack(">I", len(self.data)) + self.type + self.data + struct.pack(">I", crc)
 
 
-def split(data: bytes, *, path: str | None = None) -> list[Chunk]:
-    """All chunks, CRC-checked, ending with IEND; raises :class:`CorruptFileError` otherwise."""
+def split(data: bytes, *, path: str | None = None, strict: bool = True) -> list[Chunk]:
+    """All chunks, CRC-checked, ending with IEND; raises :class:`CorruptFileError` otherwise.
+
+    ``strict=False`` (reading metadata from a damaged file) skips the CRC checks and returns the
+    chunks before a truncation instead of raising; a missing signature still raises.
+    """
 
     def corrupt(what: str) -> CorruptFileError:
         return CorruptFileError(f"PNG {what}", path=path, fix="re-export the image from its source")
@@ -46,14 +51,18 @@ def split(data: bytes, *, path: str | None = None) -> list[Chunk]:
     pos = len(SIGNATURE)
     while True:
         if pos + 12 > len(data):
+            if not strict:
+                return chunks
             raise corrupt("is truncated (no IEND chunk)")
         length, kind = struct.unpack_from(">I4s", data, pos)
         end = pos + 12 + length
         if end > len(data):
+            if not strict:
+                return chunks
             raise corrupt(f"is truncated inside chunk {kind!r}")
         body = data[pos + 8 : pos + 8 + length]
         (crc,) = struct.unpack_from(">I", data, pos + 8 + length)
-        if zlib.crc32(kind + body) & 0xFFFFFFFF != crc:
+        if strict and zlib.crc32(kind + body) & 0xFFFFFFFF != crc:
             raise corrupt(f"chunk {kind.decode('latin-1')!r} at byte {pos} fails its CRC")
         chunks.append(Chunk(kind, body))
         pos = end
@@ -120,6 +129,20 @@ def read_carriers(data: bytes, *, path: str | None = None) -> list[Carrier]:
         elif chunk.type == b"eXIf":
             carriers += exif_carriers(chunk.data)
     return carriers
+
+
+def read_fields(data: bytes, *, path: str | None = None) -> list[MetadataField]:
+    """The text chunks (other than XMP and AIGC) and EXIF fields, read leniently (CRCs not
+    checked): what generators such as Stable Diffusion WebUI and ComfyUI write."""
+    fields: list[MetadataField] = []
+    for chunk in split(data, path=path, strict=False):
+        if chunk.type in _TEXT_TYPES and not _is_aigc_text(chunk):
+            keyword, text = text_chunk(chunk)
+            if keyword != XMP_KEYWORD.decode() and text is not None:
+                fields.append(MetadataField("png-text", keyword, text))
+        elif chunk.type == b"eXIf":
+            fields += exif_fields(chunk.data)
+    return fields
 
 
 def _xmp_chunk(packet: bytes) -> Chunk:

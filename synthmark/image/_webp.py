@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from PIL import Image
 
 from synthmark.aigc import AIGCLabel
+from synthmark.aisource import MetadataField
 from synthmark.errors import CorruptFileError
-from synthmark.image._container import Carrier, exif_carriers, merged_xmp, sync_exif, xmp_carriers
+from synthmark.image._container import Carrier, exif_carriers, exif_fields, merged_xmp, sync_exif, xmp_carriers
 
 _XMP_FLAG, _EXIF_FLAG, _ALPHA_FLAG, _ICC_FLAG = 0x04, 0x08, 0x10, 0x20
 
@@ -71,6 +72,15 @@ def read_carriers(data: bytes, *, path: str | None = None) -> list[Carrier]:
             tiff = chunk.data[6:] if chunk.data.startswith(b"Exif\0\0") else chunk.data
             carriers += exif_carriers(tiff)
     return carriers
+
+
+def read_fields(data: bytes, *, path: str | None = None) -> list[MetadataField]:
+    """The EXIF chunk's fields (the XMP chunk is read by the XMP scan)."""
+    fields: list[MetadataField] = []
+    for chunk in split(data, path=path):
+        if chunk.fourcc == b"EXIF":
+            fields += exif_fields(chunk.data[6:] if chunk.data.startswith(b"Exif\0\0") else chunk.data)
+    return fields
 
 
 def _canvas(first: Chunk, *, path: str | None) -> tuple[int, int, bool]:

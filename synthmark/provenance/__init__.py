@@ -6,7 +6,9 @@
   parent) with digitalSourceType trainedAlgorithmicMedia, the seven AIGC fields as the
   :data:`AIGC_ASSERTION` custom assertion, and optionally the watermark as ``c2pa.soft-binding``.
 * :func:`read` validates offline and explains the outcome in plain words
-  (:class:`ProvenanceReport`): ``"Trusted"``, ``"Valid (untrusted signer)"`` or ``"Invalid"``.
+  (:class:`ProvenanceReport`): ``"Trusted"``, ``"Valid (untrusted signer)"`` or ``"Invalid"``,
+  and walks the whole manifest store (every ingredient's manifest, to :data:`MAX_CHAIN_DEPTH`)
+  to say where in the chain AI generation is declared (:class:`AIDeclaration`).
 * :func:`write_test_pki` makes a throw-away root → intermediate → signer chain for tests.
 
 Nothing here goes to the network: no timestamp authority unless ``tsa_url`` is given, no OCSP,
@@ -29,10 +31,17 @@ from synthmark.errors import ProvenanceError
 from synthmark.provenance._manifest import REASONS, build_manifest, check_watermark, explain
 from synthmark.provenance._model import (
     AIGC_ASSERTION,
+    MAX_ACTIONS,
+    MAX_CHAIN_DEPTH,
+    MAX_MANIFESTS,
+    READ_MEDIA_TYPES,
     SOFT_BINDING_ALG,
     SOFT_BINDING_ALGS,
     SUPPORTED_MEDIA_TYPES,
+    Action,
+    AIDeclaration,
     IngredientReport,
+    ManifestNode,
     PathOrBytes,
     ProvenanceReport,
     Signer,
@@ -43,11 +52,18 @@ from synthmark.provenance._model import (
 
 __all__ = [
     "AIGC_ASSERTION",
+    "MAX_ACTIONS",
+    "MAX_CHAIN_DEPTH",
+    "MAX_MANIFESTS",
+    "READ_MEDIA_TYPES",
     "REASONS",
     "SOFT_BINDING_ALG",
     "SOFT_BINDING_ALGS",
     "SUPPORTED_MEDIA_TYPES",
+    "AIDeclaration",
+    "Action",
     "IngredientReport",
+    "ManifestNode",
     "ProvenanceReport",
     "Signer",
     "TestPki",
@@ -214,7 +230,8 @@ def read(data: bytes, media_type: str, *, trust_anchors: Sequence[bytes] = ()) -
     Parameters
     ----------
     data:
-        The file's bytes, of ``media_type`` (see :data:`SUPPORTED_MEDIA_TYPES`).
+        The file's bytes, of ``media_type`` (see :data:`READ_MEDIA_TYPES`: every type c2pa
+        reads, PDF and Office documents included, not only the ones synthmark signs).
     trust_anchors:
         Root certificates (PEM bytes each) whose chains read ``"Trusted"``; default none, so a
         valid manifest reads ``"Valid (untrusted signer)"``.
@@ -235,7 +252,7 @@ def read(data: bytes, media_type: str, *, trust_anchors: Sequence[bytes] = ()) -
     """
     from synthmark.provenance import _certs, _engine
 
-    kind = canonical_media_type(media_type)
+    kind = canonical_media_type(media_type, supported=READ_MEDIA_TYPES)
     return _engine.read(data, kind, _certs.anchors_pem(trust_anchors))
 
 

@@ -12,14 +12,20 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from synthmark.aigc import FIELD_NAMES, AIGCLabel
+from synthmark.aisource import name_generator, source_type
 from synthmark.errors import ProvenanceError
 from synthmark.provenance._model import (
-    AI_SOURCE_TYPES,
     AIGC_ASSERTION,
+    MAX_ACTIONS,
+    MAX_CHAIN_DEPTH,
+    MAX_MANIFESTS,
     SOFT_BINDING_ALGS,
     TRAINED_ALGORITHMIC_MEDIA,
     VERDICTS,
+    Action,
+    AIDeclaration,
     IngredientReport,
+    ManifestNode,
     ProvenanceReport,
     Watermark,
 )
@@ -250,14 +256,6 @@ def _assertions(manifest: Mapping[str, Any], label: str) -> list[Any]:
     return found
 
 
-def _ai_generated(manifest: Mapping[str, Any]) -> bool:
-    for data in _assertions(manifest, "c2pa.actions"):
-        for action in (data or {}).get("actions") or ():
-            if isinstance(action, Mapping) and action.get("digitalSourceType") in AI_SOURCE_TYPES:
-                return True
-    return False
-
-
 def _aigc(manifest: Mapping[str, Any]) -> dict[str, str] | None:
     for data in _assertions(manifest, AIGC_ASSERTION):
         if isinstance(data, Mapping):
@@ -294,9 +292,151 @@ def _claim_generator(manifest: Mapping[str, Any]) -> str | None:
     return generator if isinstance(generator, str) else None
 
 
+def _agent(action: Mapping[str, Any]) -> str | None:
+    agent = action.get("softwareAgent")
+    if isinstance(agent, Mapping):  # claims v2: {"name": ..., "version": ...}
+        name, version = agent.get("name"), agent.get("version")
+        return None if not isinstance(name, str) else f"{name} {version}" if isinstance(version, str) else name
+    return agent if isinstance(agent, str) else None
+
+
+def _action(action: Mapping[str, Any]) -> Action:
+    """An action record: the digital source type from the standard field or, failing that, a
+    vendor parameter whose name ends in ``digitalSourceType`` (Adobe: ``com.adobe.digitalSourceType``)."""
+    declared: list[tuple[str, Any]] = [("digitalSourceType", action.get("digitalSourceType"))]
+    parameters = action.get("parameters")
+    if isinstance(parameters, Mapping):
+        declared += [
+            (f"parameters.{key}", value)
+            for key, value in list(parameters.items())[:64]
+            if isinstance(key, str) and key.lower().endswith("digitalsourcetype")
+        ]
+    name = action.get("action")
+    name = name if isinstance(name, str) else "(unnamed)"
+    for field, value in declared:
+        if isinstance(value, str) and value:
+            kind = source_type(value)
+            term = value if kind is None else kind.term
+            return Action(name, term, field, kind is not None and kind.ai, _agent(action))
+    return Action(name, software_agent=_agent(action))
+
+
+def _actions(manifest: Mapping[str, Any]) -> tuple[Action, ...]:
+    found: list[Action] = []
+    for data in _assertions(manifest, "c2pa.actions"):
+        items = data.get("actions") if isinstance(data, Mapping) else None
+        for action in items if isinstance(items, list) else ():
+            if len(found) >= MAX_ACTIONS:
+                return tuple(found)
+            if isinstance(action, Mapping):
+                found.append(_action(action))
+    return tuple(found)
+
+
+def _declarations(node: ManifestNode) -> list[AIDeclaration]:
+    """How ``node`` declares AI: a digital source type meaning AI, or a generator it names."""
+    declared = [
+        AIDeclaration(
+            node.depth, node.label, node.claim_generator, node.state, f"{a.action}: {a.declared_by} {a.source_type}"
+        )
+        for a in node.ai_actions
+    ]
+    tools: list[tuple[str, str, str | None]] = [(a.action, "softwareAgent", a.software_agent) for a in node.actions]
+    tools.append(("claim", "claim generator", node.claim_generator))
+    for action, what, tool in tools:
+        generator = name_generator(tool) if tool else None
+        if generator is not None and not declared:
+            declared.append(
+                AIDeclaration(
+                    node.depth,
+                    node.label,
+                    node.claim_generator,
+                    node.state,
+                    f"{action}: {what} {tool!r} is a generative-AI tool ({generator})",
+                )
+            )
+    return declared
+
+
+def _delta(deltas: list[Any], parent: str, ingredient: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The read-time validation delta c2pa gives for ``ingredient`` of manifest ``parent``."""
+    suffix = f"{parent}/c2pa.assertions/{ingredient.get('label')}"
+    for delta in deltas:
+        if isinstance(delta, Mapping) and str(delta.get("ingredientAssertionURI", "")).endswith(suffix):
+            found = delta.get("validationDeltas")
+            return found if isinstance(found, Mapping) else None
+    return None
+
+
+def _walk(
+    manifests: Mapping[str, Any], active_id: str, state: str | None, reasons: tuple[str, ...], deltas: list[Any]
+) -> tuple[list[ManifestNode], list[IngredientReport], list[str]]:
+    """Depth-first walk from the active manifest down every ingredient that has a manifest in the
+    store; bounded by :data:`MAX_CHAIN_DEPTH` and :data:`MAX_MANIFESTS`, guarded against cycles.
+
+    Returns the nodes in walk order, the active manifest's ingredients and the walk's problems.
+    """
+    nodes: list[ManifestNode] = []
+    top_ingredients: list[IngredientReport] = []
+    problems: list[str] = []
+    walked: set[str] = set()
+    # (manifest label, depth, title, relationship, state, reasons, labels on the path above)
+    stack: list[tuple[str, int, str | None, str | None, str | None, tuple[str, ...], frozenset[str]]] = [
+        (active_id, 0, None, None, state, reasons, frozenset())
+    ]
+    while stack:
+        label, depth, title, relationship, node_state, node_reasons, above = stack.pop()
+        if label in above:
+            problems.append(f"the ingredient chain loops back to manifest {label} (cycle); not followed")
+            continue
+        if label in walked:
+            continue
+        if len(walked) >= MAX_MANIFESTS:
+            problems.append(f"the store has more than {MAX_MANIFESTS} manifests; the rest were not walked")
+            break
+        walked.add(label)
+        manifest = manifests.get(label)
+        if not isinstance(manifest, Mapping):
+            problems.append(f"an ingredient names manifest {label}, which is not in the store")
+            continue
+        node = ManifestNode(
+            label,
+            depth,
+            title,
+            relationship,
+            _claim_generator(manifest),
+            _signer(manifest),
+            node_state,
+            node_reasons,
+            _actions(manifest),
+        )
+        nodes.append(node)
+        children = []
+        ingredients = manifest.get("ingredients")
+        for ingredient in ingredients if isinstance(ingredients, list) else ():
+            if not isinstance(ingredient, Mapping):
+                continue
+            report = _ingredient(ingredient, _delta(deltas, label, ingredient))
+            if depth == 0:
+                top_ingredients.append(report)
+            child = ingredient.get("active_manifest")
+            if not isinstance(child, str):
+                continue
+            if depth + 1 > MAX_CHAIN_DEPTH:
+                problems.append(f"the ingredient chain is deeper than {MAX_CHAIN_DEPTH}; deeper manifests not read")
+                continue
+            children.append(
+                (child, depth + 1, report.title, report.relationship, report.state, report.reasons, above | {label})
+            )
+        stack.extend(reversed(children))
+    return nodes, top_ingredients, list(dict.fromkeys(problems))
+
+
 def report_from_store(store: Mapping[str, Any], state: str | None) -> ProvenanceReport:
-    """A :class:`ProvenanceReport` from c2pa's manifest-store JSON and validation state."""
-    manifests = store.get("manifests") or {}
+    """A :class:`ProvenanceReport` from c2pa's manifest-store JSON and validation state: the
+    active manifest, and every manifest reachable through ingredients (the chain)."""
+    manifests = store.get("manifests")
+    manifests = manifests if isinstance(manifests, Mapping) else {}
     active_id = store.get("active_manifest")
     manifest: Mapping[str, Any] = manifests.get(active_id) or {}
     results = store.get("validation_results")
@@ -306,21 +446,15 @@ def report_from_store(store: Mapping[str, Any], state: str | None) -> Provenance
     else:  # older stores: one flat validation_status list of failures
         failures = [e for e in store.get("validation_status") or () if isinstance(e, Mapping) and "code" in e]
         deltas = []
-    ingredients = []
-    for ingredient in manifest.get("ingredients") or ():
-        suffix = f"{active_id}/c2pa.assertions/{ingredient.get('label')}"
-        delta = next(
-            (
-                d.get("validationDeltas")
-                for d in deltas
-                if isinstance(d, Mapping) and str(d.get("ingredientAssertionURI", "")).endswith(suffix)
-            ),
-            None,
-        )
-        ingredients.append(_ingredient(ingredient, delta))
-    reasons = list(_explain_all(failures))
+    active_reasons = _explain_all(failures)
+    if isinstance(active_id, str):
+        chain, ingredients, problems = _walk(manifests, active_id, state, active_reasons, list(deltas))
+    else:
+        chain, ingredients, problems = [], [], ["the store names no active manifest"]
+    reasons = list(active_reasons)
     for item in ingredients:
         reasons += [f"ingredient {item.title or '(untitled)'!r}: {reason}" for reason in item.reasons]
+    declarations = tuple(d for node in chain for d in _declarations(node))
     return ProvenanceReport(
         found=True,
         state=state,
@@ -328,10 +462,13 @@ def report_from_store(store: Mapping[str, Any], state: str | None) -> Provenance
         reasons=tuple(reasons),
         signer=_signer(manifest),
         claim_generator=_claim_generator(manifest),
-        ai_generated=_ai_generated(manifest),
+        ai_generated=bool(declarations),
         aigc=_aigc(manifest),
         soft_binding=_soft_binding(manifest),
         ingredients=tuple(ingredients),
+        chain=tuple(chain),
+        ai_declarations=declarations,
+        problems=tuple(problems),
     )
 
 

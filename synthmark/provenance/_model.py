@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeAlias
 
+from synthmark.aisource import IPTC_DIGITAL_SOURCE_TYPE
 from synthmark.errors import UnsupportedFormatError
 
 #: Label of the custom assertion carrying the seven GB 45438-2025 Annex E fields.
@@ -22,11 +23,13 @@ SOFT_BINDING_ALGS = {
     "video": "org.synthmark.video-frame.v1",
 }
 
-IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
-TRAINED_ALGORITHMIC_MEDIA = IPTC + "trainedAlgorithmicMedia"
-COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA = IPTC + "compositeWithTrainedAlgorithmicMedia"
-#: digitalSourceType values that mean "made by generative AI".
-AI_SOURCE_TYPES = frozenset({TRAINED_ALGORITHMIC_MEDIA, COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA})
+TRAINED_ALGORITHMIC_MEDIA = IPTC_DIGITAL_SOURCE_TYPE + "trainedAlgorithmicMedia"
+
+#: Deepest ingredient chain walked (manifests below it are reported as a problem, not read).
+MAX_CHAIN_DEPTH = 16
+#: Most manifests walked in one store, and most actions read per manifest.
+MAX_MANIFESTS = 256
+MAX_ACTIONS = 512
 
 #: Media types c2pa-python 0.38 both signs and reads back with a valid manifest here; each one
 #: is exercised with a real file in tests/provenance.
@@ -46,6 +49,23 @@ SUPPORTED_MEDIA_TYPES: frozenset[str] = frozenset(
         "audio/flac",
     }
 )
+#: Media types whose manifests are read (c2pa-python 0.38's Reader; a subset of
+#: ``c2pa.Reader.get_supported_mime_types()``, pinned by a test): every signed type plus the
+#: documents and containers synthmark does not sign.
+READ_MEDIA_TYPES: frozenset[str] = SUPPORTED_MEDIA_TYPES | {
+    "application/pdf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "application/epub+zip",
+    "image/avif",
+    "image/heic",
+    "image/heif",
+    "image/jxl",
+    "image/svg+xml",
+    "video/x-m4v",
+    "video/x-msvideo",
+}
 # Other spellings seen in the wild -> the name handed to c2pa.
 _ALIASES = {
     "image/jpg": "image/jpeg",
@@ -63,17 +83,18 @@ _ALIASES = {
 }
 
 
-def canonical_media_type(media_type: str) -> str:
+def canonical_media_type(media_type: str, *, supported: frozenset[str] = SUPPORTED_MEDIA_TYPES) -> str:
     """The media type c2pa is given for ``media_type`` (case and ``;params`` ignored).
 
-    Raises :class:`UnsupportedFormatError` listing :data:`SUPPORTED_MEDIA_TYPES` otherwise.
+    Raises :class:`UnsupportedFormatError` listing ``supported`` (default: the types synthmark
+    signs, :data:`SUPPORTED_MEDIA_TYPES`) otherwise.
     """
     name = media_type.split(";", 1)[0].strip().lower()
     name = _ALIASES.get(name, name)
-    if name not in SUPPORTED_MEDIA_TYPES:
+    if name not in supported:
         raise UnsupportedFormatError(
             f"media type {media_type!r} is not supported for C2PA manifests",
-            fix="use one of " + " ".join(sorted(SUPPORTED_MEDIA_TYPES)),
+            fix="use one of " + " ".join(sorted(supported)),
         )
     return name
 
@@ -148,6 +169,98 @@ class IngredientReport:
         }
 
 
+@dataclass(frozen=True)
+class Action:
+    """One action of a manifest: its name and the digital source type it declares, if any.
+
+    ``source_type`` is the IPTC term (e.g. ``"trainedAlgorithmicMedia"``) or the raw value when
+    it is not in the vocabulary; ``declared_by`` names the field it came from
+    (``"digitalSourceType"``, or a vendor parameter such as
+    ``"parameters.com.adobe.digitalSourceType"``); ``ai`` whether the term means generative AI;
+    ``software_agent`` the tool the action names.
+    """
+
+    action: str
+    source_type: str | None = None
+    declared_by: str | None = None
+    ai: bool = False
+    software_agent: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "action": self.action,
+            "digital_source_type": self.source_type,
+            "declared_by": self.declared_by,
+            "ai": self.ai,
+            "software_agent": self.software_agent,
+        }
+
+
+@dataclass(frozen=True)
+class ManifestNode:
+    """One manifest of the store, in the order of a walk from the active manifest down its
+    ingredients (depth 0 is the active manifest).
+
+    ``state`` is the manifest's validation (``"Trusted"``, ``"Valid"``, ``"Invalid"``; for an
+    ingredient as recorded when it was added, corrected by what c2pa re-checked on this read);
+    ``title`` and ``relationship`` are those of the ingredient that holds it (None at depth 0).
+    """
+
+    label: str
+    depth: int
+    title: str | None
+    relationship: str | None
+    claim_generator: str | None
+    signer: str | None
+    state: str | None
+    reasons: tuple[str, ...] = ()
+    actions: tuple[Action, ...] = ()
+
+    @property
+    def ai_actions(self) -> tuple[Action, ...]:
+        """The actions that declare generative AI."""
+        return tuple(a for a in self.actions if a.ai)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "label": self.label,
+            "depth": self.depth,
+            "title": self.title,
+            "relationship": self.relationship,
+            "claim_generator": self.claim_generator,
+            "signer": self.signer,
+            "state": self.state,
+            "reasons": list(self.reasons),
+            "actions": [action.to_dict() for action in self.actions],
+        }
+
+
+@dataclass(frozen=True)
+class AIDeclaration:
+    """Where in a manifest chain AI generation is declared: the manifest's depth (0 = active),
+    claim generator and validation state, and how (``"c2pa.created: digitalSourceType
+    trainedAlgorithmicMedia"``). A declaration counts whatever the state: an expired signer does
+    not make AI content human-made; the state is reported beside it."""
+
+    depth: int
+    manifest: str
+    claim_generator: str | None
+    state: str | None
+    how: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "depth": self.depth,
+            "manifest": self.manifest,
+            "claim_generator": self.claim_generator,
+            "state": self.state,
+            "how": self.how,
+        }
+
+
 #: Investigator wording of c2pa's validation states.
 VERDICTS = {"Trusted": "Trusted", "Valid": "Valid (untrusted signer)", "Invalid": "Invalid"}
 
@@ -175,8 +288,9 @@ class ProvenanceReport:
     claim_generator:
         The tool that made the manifest, ``"name version"``.
     ai_generated:
-        An action carries digitalSourceType trainedAlgorithmicMedia or
-        compositeWithTrainedAlgorithmicMedia.
+        Some manifest of the chain (the active one or any ingredient's, at any depth) has an
+        action whose digital source type means generative AI (see
+        :data:`synthmark.aisource.SOURCE_TYPES`), standard or vendor parameter.
     aigc:
         The :data:`AIGC_ASSERTION` fields (Annex E names, in the standard's order), if present.
     soft_binding:
@@ -184,6 +298,12 @@ class ProvenanceReport:
     ingredients:
         Each ingredient with its own validation: a tampered parent reads Invalid even when the
         child is Trusted.
+    chain:
+        Every manifest of the store reached from the active one, depth first.
+    ai_declarations:
+        Where AI generation is declared in the chain (empty when nowhere).
+    problems:
+        What stopped the walk short (depth or size limits, a cycle, a missing manifest).
     """
 
     found: bool
@@ -196,6 +316,9 @@ class ProvenanceReport:
     aigc: dict[str, str] | None = None
     soft_binding: str | None = None
     ingredients: tuple[IngredientReport, ...] = ()
+    chain: tuple[ManifestNode, ...] = ()
+    ai_declarations: tuple[AIDeclaration, ...] = ()
+    problems: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form: ``{"checked": True, "found": ..., ...}``."""
@@ -211,6 +334,9 @@ class ProvenanceReport:
             "aigc": None if self.aigc is None else dict(self.aigc),
             "soft_binding": self.soft_binding,
             "ingredients": [ingredient.to_dict() for ingredient in self.ingredients],
+            "ai_declared": [declaration.to_dict() for declaration in self.ai_declarations],
+            "chain": [node.to_dict() for node in self.chain],
+            "problems": list(self.problems),
         }
 
 

@@ -55,6 +55,7 @@ from synthmark.text.explicit import (
 from synthmark.text.unicode_mark import UnicodeMarkReport, detect_unicode_mark, embed_unicode_mark
 
 if TYPE_CHECKING:
+    from synthmark.aisource import ProvenanceMetadata
     from synthmark.formats import Format
     from synthmark.text._adapters import hf_logits_processor
     from synthmark.text.ngram import NGramModel
@@ -85,6 +86,7 @@ __all__ = [
     "hf_logits_processor",
     "load_tokenizer",
     "read_metadata",
+    "read_provenance_metadata",
     "read_text",
     "relabel_content",
     "write_metadata",
@@ -236,3 +238,11 @@ def find_explicit(source: Source) -> dict[str, Any]:
         "kind": "phrase" if phrases else None,
         "phrases": [p.to_dict() for p in phrases[:10]],
     }
+
+
+def read_provenance_metadata(source: Source) -> ProvenanceMetadata:
+    """AI origin declared in the file's ordinary metadata: IPTC digital source type and
+    generator tools in any XMP packet it holds (see :mod:`synthmark.aisource`)."""
+    from synthmark import aisource
+
+    return aisource.read(_load(source)[0])

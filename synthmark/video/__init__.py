@@ -33,6 +33,7 @@ from synthmark.metadata import MetadataReading, interpret, write_checked
 from synthmark.payload import Mark
 
 if TYPE_CHECKING:
+    from synthmark.aisource import ProvenanceMetadata
     from synthmark.image.visible import LabelPlacement, LabelStyle
     from synthmark.video.labeler import MIN_OPENING_SECONDS, VideoLabeler, VideoLabelStyle
     from synthmark.video.watermark import FrameWatermarker, VideoWatermarkReport
@@ -50,6 +51,7 @@ __all__ = [
     "find_watermark",
     "label_video",
     "read_metadata",
+    "read_provenance_metadata",
     "relabel_content",
     "write_metadata",
 ]
@@ -264,3 +266,11 @@ def relabel_content(
         src.write_bytes(data)
         done = label_video(src, dst, visible=style, mark=mark, progress=progress)
         return dst.read_bytes(), done["placement"]
+
+
+def read_provenance_metadata(source: Source) -> ProvenanceMetadata:
+    """AI origin declared in the file's ordinary metadata: IPTC digital source type and
+    generator tools in any XMP packet it holds (see :mod:`synthmark.aisource`)."""
+    from synthmark import aisource
+
+    return aisource.read(_load(source)[0])
