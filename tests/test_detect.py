@@ -6,6 +6,7 @@ import synthmark
 from synthmark.aigc import AIGCLabel
 from synthmark.detect import LAYERS
 from synthmark.image import write_metadata
+from synthmark.keys import generate_key
 
 from .conftest import PROVIDER, fixture_bytes, fixture_path
 
@@ -52,3 +53,87 @@ def test_invalid_label_problems_are_reported_not_raised():
     report = _verify_patched("9")
     problems = report.evidence["metadata"].details["problems"]
     assert {k: problems[0][k] for k in ("field", "code")} == {"field": "Label", "code": "label-value"}
+
+
+# --- damaged and tampered files are verified as far as they can be read ----------------------
+
+
+@pytest.fixture(scope="module")
+def signer_and_root(tmp_path_factory):
+    from synthmark import provenance
+
+    pki = provenance.write_test_pki(tmp_path_factory.mktemp("pki"))
+    return provenance.load_signer(pki.chain, pki.key), pki.root_cert.read_bytes()
+
+
+def _png_with_damaged_tail(data: bytes) -> bytes:
+    """64 bytes of the last IDAT overwritten near its end, CRC left as it was."""
+    at = data.rindex(b"IDAT") + 4
+    length = int.from_bytes(data[at - 8 : at - 4], "big")
+    spot = at + max(0, length - 200)
+    return data[:spot] + bytes(64) + data[spot + 64 :]
+
+
+def test_a_tampered_signed_png_is_reported_not_refused(tmp_path, signer_and_root):
+    signer, root = signer_and_root
+    key = generate_key()
+    label = AIGCLabel.new(PROVIDER, produce_id="tamper-me")
+    out = tmp_path / "signed.png"
+    synthmark.label_file(fixture_path("alpha.png"), out, label, visible=None, key=key, signer=signer)
+    damaged = _png_with_damaged_tail(out.read_bytes())
+    report = synthmark.verify_bytes(damaged, keys=[key], trust=[root])
+    assert report.verdict == "confirmed" and report.label == label
+    assert report.problems and "fails its CRC" in report.problems[0]
+    c2pa = report.evidence["c2pa"].details
+    assert report.evidence["c2pa"].found and c2pa["state"] == "Invalid"
+    assert any("assertion.dataHash.mismatch" in reason for reason in c2pa["reasons"])
+    assert report.evidence["metadata"].details["carrier"] == "xmp-scan"  # the container could not be parsed
+    assert report.evidence["watermark"].checked  # looked for on what decodes
+
+
+def test_damaged_audio_frames_keep_every_readable_layer(tmp_path, signer_and_root):
+    import av
+    import numpy as np
+
+    signer, root = signer_and_root
+    key = generate_key()
+    source = tmp_path / "in.mp3"
+    with av.open(str(fixture_path("../audio/music_electronic.flac"))) as inp, av.open(str(source), "w") as out:
+        stream = out.add_stream("mp3", rate=44100)
+        decoded = 0
+        for frame in inp.decode(audio=0):
+            frame.pts = None
+            for packet in stream.encode(frame):
+                out.mux(packet)
+            decoded += frame.samples
+            if decoded > 44100 * 24:
+                break
+        for packet in stream.encode(None):
+            out.mux(packet)
+    label = AIGCLabel.new(PROVIDER, produce_id="damaged-audio")
+    signed = tmp_path / "signed.mp3"
+    synthmark.label_file(source, signed, label, audible=None, key=key, signer=signer)
+    data = bytearray(signed.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 64] = np.arange(64, dtype=np.uint8).tobytes()
+    report = synthmark.verify_bytes(bytes(data), keys=[key], trust=[root])
+    assert report.verdict == "confirmed" and report.label == label
+    assert report.evidence["c2pa"].details["state"] == "Invalid"
+    watermark = report.evidence["watermark"]
+    assert watermark.found and watermark.details["matches_metadata"] is True
+
+
+def test_a_damaged_file_with_nothing_readable_still_raises():
+    from synthmark.errors import CorruptFileError
+
+    data = fixture_bytes("gray.png")
+    with pytest.raises(CorruptFileError, match="fails its CRC"):
+        synthmark.verify_bytes(_png_with_damaged_tail(data))
+
+
+def test_reasons_name_the_layer_that_set_the_verdict():
+    confirmed = _verify_patched("1")
+    assert confirmed.reasons[0] == "metadata label (xmp) says Label 1: AI-generated"
+    none = synthmark.verify_file(fixture_path("gray.png"))
+    assert len(none.reasons) == 1 and none.reasons[0].startswith("no label or trace of AI generation found")
+    assert "(not checked: watermark" in none.reasons[0]
