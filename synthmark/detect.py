@@ -25,8 +25,8 @@ from typing import Any, Literal, TypeVar
 
 from synthmark import aisource, xmp
 from synthmark.aigc import AIGCLabel
-from synthmark.errors import CorruptFileError, InputError
-from synthmark.formats import read_bytes, sniff
+from synthmark.errors import CorruptFileError, InputError, UnsupportedFormatError
+from synthmark.formats import provenance_only_media_type, read_bytes, sniff
 from synthmark.keys import WatermarkKey
 from synthmark.metadata import Carrier, MetadataReading, interpret
 from synthmark.payload import content_id
@@ -163,7 +163,7 @@ def _c2pa_evidence(
     if media_type not in provenance.READ_MEDIA_TYPES:
         return Evidence("c2pa", False, False, {"reason": f"c2pa-python does not read manifests in {media_type}"})
     report = provenance.read(data, media_type, trust_anchors=trust)
-    details = {k: v for k, v in report.to_dict().items() if k not in ("found", "checked")}
+    details = _details(report.to_dict())
     if report.found:
         # The manifest's AIGC assertion must agree with the file's metadata label, and its
         # soft binding with the watermark actually found.
@@ -183,7 +183,7 @@ def _watermark_evidence(
     # Text: a tokenizer also turns on the statistical (generation-time) detector.
     extra = {} if tokenizer is None else {"tokenizer": tokenizer}
     report = modality.find_watermark(source, list(keys), **extra)
-    details = {k: v for k, v in report.to_dict().items() if k not in ("found", "checked")}
+    details = _details(report.to_dict())
     details["matches_metadata"] = (
         None if label is None or report.content_id is None else content_id(label.produce_id) == report.content_id
     )
@@ -220,7 +220,13 @@ def _verify(
     trust: Sequence[bytes],
     tokenizer: Any = None,
 ) -> Report:
-    fmt = sniff(data, path=path)
+    try:
+        fmt = sniff(data, path=path)
+    except UnsupportedFormatError:
+        media_type = provenance_only_media_type(data)
+        if media_type is None:
+            raise
+        return _verify_undecoded(data, path, media_type, strict, trust)
     modality = importlib.import_module(f"synthmark.{fmt.modality}")
     source: bytes | str = data if path is None else path
     damage = _Damage()
@@ -244,19 +250,44 @@ def _verify(
     else:
         visible = Evidence("visible", explicit.pop("found"), explicit.pop("checked"), explicit)
 
-    meta_details = {k: v for k, v in reading.to_dict().items() if k not in ("found", "checked")}
-    provenance_details = {k: v for k, v in found_in_metadata.to_dict().items() if k not in ("found", "checked")}
     evidence = {
-        "metadata": Evidence("metadata", reading.found, True, meta_details),
+        "metadata": Evidence("metadata", reading.found, True, _details(reading.to_dict())),
         "watermark": watermark,
         "c2pa": c2pa,
-        "provenance_metadata": Evidence("provenance_metadata", found_in_metadata.found, True, provenance_details),
+        "provenance_metadata": Evidence(
+            "provenance_metadata", found_in_metadata.found, True, _details(found_in_metadata.to_dict())
+        ),
         "visible": visible,
     }
     if damaged_container and damage.first is not None and not (label or any(ev.found for ev in evidence.values())):
         raise damage.first  # nothing of the file could be read
     verdict, reasons = _verdict(reading, evidence)
     return Report(path, fmt.media_type, verdict, label, evidence, tuple(reasons), tuple(damage.problems))
+
+
+def _verify_undecoded(data: bytes, path: str | None, media_type: str, strict: bool, trust: Sequence[bytes]) -> Report:
+    """A format synthmark does not decode but c2pa-python reads (e.g. HEIC from a phone): the
+    metadata label and provenance from the bytes (XMP scan), the C2PA chain; no watermark or
+    visible-label search (``checked: false``, with the reason)."""
+    reading = _scanned_metadata(data, strict)
+    reason = {"reason": f"synthmark does not decode {media_type} yet"}
+    unchecked = Evidence("watermark", False, False, reason)
+    found_in_metadata = aisource.read(data)
+    evidence = {
+        "metadata": Evidence("metadata", reading.found, True, _details(reading.to_dict())),
+        "watermark": unchecked,
+        "c2pa": _c2pa_evidence(data, media_type, trust, reading.label, unchecked),
+        "provenance_metadata": Evidence(
+            "provenance_metadata", found_in_metadata.found, True, _details(found_in_metadata.to_dict())
+        ),
+        "visible": Evidence("visible", False, False, reason),
+    }
+    verdict, reasons = _verdict(reading, evidence)
+    return Report(path, media_type, verdict, reading.label, evidence, tuple(reasons))
+
+
+def _details(found: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in found.items() if k not in ("found", "checked")}
 
 
 def verify_bytes(

@@ -27,6 +27,7 @@ __all__ = [
     "format_for_path",
     "load_source",
     "os_error",
+    "provenance_only_media_type",
     "read_bytes",
     "sniff",
     "sniff_modality",
@@ -81,17 +82,33 @@ FORMATS += tuple(Format(row.name, row.media_type, "audio", row.extensions, row.c
 # name, see synthmark/text/_sniff.py).
 FORMATS += tuple(Format(row.name, row.media_type, "text", row.extensions, row.codec, row.magic) for row in TEXT_FORMATS)
 
-# Recognised so the error can say what the file is, but not (yet) labeled.
-_KNOWN_UNSUPPORTED: tuple[tuple[int, bytes, str], ...] = (
-    (0, b"GIF8", "GIF"),
-    (0, b"II*\0", "TIFF"),
-    (0, b"MM\0*", "TIFF"),
-    (0, b"BM", "BMP"),
-    (4, b"ftypheic", "HEIC"),
-    (4, b"ftypavif", "AVIF"),
-    (0, b"%PDF", "PDF"),
-    (0, b"PK\x03\x04", "ZIP/Office"),
+# Recognised so the error can say what the file is, but not (yet) labeled: (offset, magic, name,
+# media type). Those with a media type c2pa-python reads are still verified, as far as their
+# bytes allow without decoding (see provenance_only_media_type).
+_KNOWN_UNSUPPORTED: tuple[tuple[int, bytes, str, str | None], ...] = (
+    (0, b"GIF8", "GIF", "image/gif"),
+    (0, b"II*\0", "TIFF", "image/tiff"),
+    (0, b"MM\0*", "TIFF", "image/tiff"),
+    (0, b"BM", "BMP", None),
+    *((4, b"ftyp" + brand, "HEIF/HEIC", "image/heic") for brand in (b"heic", b"heix", b"mif1", b"msf1", b"heim")),
+    (4, b"ftypavif", "AVIF", "image/avif"),
+    (4, b"ftypavis", "AVIF", "image/avif"),
+    (0, b"\xff\x0a", "JPEG XL", "image/jxl"),
+    (4, b"JXL \r\n\x87\n", "JPEG XL", "image/jxl"),
+    (0, b"%PDF", "PDF", None),
+    (0, b"PK\x03\x04", "ZIP/Office", None),
 )
+_AVI = ((0, b"RIFF"), (8, b"AVI "))
+
+
+def provenance_only_media_type(data: bytes) -> str | None:
+    """The media type of a file synthmark cannot decode but c2pa-python reads (GIF, TIFF,
+    HEIF/HEIC, AVIF, JPEG XL, AVI), so that ``verify`` still reads its C2PA manifest and XMP;
+    None for anything else."""
+    head = data[:16]
+    if all(head[off : off + len(sig)] == sig for off, sig in _AVI):
+        return "video/x-msvideo"
+    return next((kind for off, sig, _, kind in _KNOWN_UNSUPPORTED if head[off : off + len(sig)] == sig), None)
 
 
 def _supported() -> str:
@@ -127,7 +144,7 @@ def sniff(data: bytes, *, path: str | os.PathLike[str] | None = None) -> Format:
     text = sniff_text(data, path=path)
     if text is not None:
         return next(fmt for fmt in FORMATS if fmt.name == text)
-    what = next((name for off, sig, name in _KNOWN_UNSUPPORTED if head[off : off + len(sig)] == sig), None)
+    what = next((name for off, sig, name, _ in _KNOWN_UNSUPPORTED if head[off : off + len(sig)] == sig), None)
     described = f"{what} files are" if what else "this file's format is"
     raise UnsupportedFormatError(
         f"{described} not supported",

@@ -137,3 +137,24 @@ def test_reasons_name_the_layer_that_set_the_verdict():
     none = synthmark.verify_file(fixture_path("gray.png"))
     assert len(none.reasons) == 1 and none.reasons[0].startswith("no label or trace of AI generation found")
     assert "(not checked: watermark" in none.reasons[0]
+
+
+@pytest.mark.parametrize(("fmt", "media_type"), [("GIF", "image/gif"), ("TIFF", "image/tiff")])
+def test_formats_synthmark_does_not_decode_still_get_c2pa_and_xmp(fmt, media_type, signer_and_root):
+    import io
+
+    from PIL import Image
+
+    from synthmark import provenance
+
+    signer, root = signer_and_root
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (120, 30, 200)).save(buffer, fmt)
+    label = AIGCLabel.new(PROVIDER, produce_id="not-decoded")
+    signed = provenance.sign(buffer.getvalue(), media_type, signer, label=label)
+    report = synthmark.verify_bytes(signed, trust=[root])
+    assert report.media_type == media_type and report.verdict == "suspected"
+    assert report.evidence["c2pa"].details["verdict"] == "Trusted" and report.traces == ("c2pa",)
+    for layer in ("watermark", "visible"):
+        assert not report.evidence[layer].checked
+        assert report.evidence[layer].details["reason"] == f"synthmark does not decode {media_type} yet"
