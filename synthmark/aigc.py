@@ -27,6 +27,7 @@ from synthmark.errors import InvalidLabelError
 
 __all__ = [
     "FIELD_NAMES",
+    "PRODUCER_FIELDS",
     "AIGCLabel",
     "ParsedLabel",
     "Problem",
@@ -61,14 +62,17 @@ _LEGACY_FIELDS = ("ServiceProvider", "Time", "ContentID")
 
 #: Label values: "1" AI-generated (confirmed), "2" possibly (user declared), "3" suspected.
 LABEL_VALUES = ("1", "2", "3")
-#: Fields whose characters must be printable ASCII 0x21, 0x23-0x5B, 0x5D-0x7E.
-#: ReservedCode1/2 are opaque integrity data and are not charset-checked.
+#: Fields whose characters must be printable ASCII 0x21, 0x23-0x5B, 0x5D-0x7E, plus the quote
+#: that JSON writes escaped (``\"``). ReservedCode1/2 are opaque integrity data, not checked.
 _CHARSET_FIELDS = ("Label", "ContentProducer", "ProduceID", "ContentPropagator", "PropagateID")
-_CHARSET_OK = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]*")
+_CHARSET_OK = re.compile(r"[\x21-\x5b\x5d-\x7e]*")
+#: The fields a producer writes; a platform that propagates a label keeps them exactly as found.
+PRODUCER_FIELDS: tuple[str, ...] = ("Label", "ContentProducer", "ProduceID", "ReservedCode1")
 _USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-# 00 + subject type + binding type + 18-char USCC + service type + 4-char app code = 27 chars.
-_PROVIDER_CODE = re.compile(r"00([0-9])([0-9])([0-9A-Z]{18})([12])([0-9A-Z]{4})")
+# 00 + subject type + binding type + 18-char USCC + a 5-character service extension: 00000 when
+# unused, else service type (1 generation, 2 distribution) + 4-char app code = 27 chars.
+_PROVIDER_CODE = re.compile(r"00([0-9])([0-9])([0-9A-Z]{18})(00000|[12][0-9A-Z]{4})")
 
 Form = Literal["bare", "wrapped", "legacy"]
 
@@ -114,11 +118,12 @@ class AIGCLabel:
         produce_id: str | None = None,
         label: str = "1",
         reserved_code1: str = "",
-        propagator_same: bool = False,
+        propagator_same: bool = True,
     ) -> AIGCLabel:
         """A label for freshly generated content: ``produce_id`` defaults to
-        :func:`new_produce_id`; ``propagator_same=True`` copies the producer fields into the
-        propagator fields (a common first-write practice)."""
+        :func:`new_produce_id`. At first write the propagator fields equal the producer's
+        (GB 45438 Annex E note 1: ContentPropagator = ContentProducer, PropagateID = ProduceID);
+        ``propagator_same=False`` leaves them empty (one vendor's practice)."""
         pid = produce_id if produce_id is not None else new_produce_id()
         made = cls(label=label, content_producer=producer, produce_id=pid, reserved_code1=reserved_code1)
         return made.with_propagator(producer, pid) if propagator_same else made
@@ -148,6 +153,11 @@ class AIGCLabel:
             )
         return cls(**{_ATTR_OF[k]: str(v) for k, v in values.items()})
 
+    def keeps_producer_of(self, other: AIGCLabel) -> bool:
+        """Whether this label keeps ``other``'s producer fields (:data:`PRODUCER_FIELDS`) unchanged."""
+        mine, theirs = self.to_dict(), other.to_dict()
+        return all(mine[name] == theirs[name] for name in PRODUCER_FIELDS)
+
     def with_propagator(self, propagator: str, propagate_id: str, reserved_code2: str = "") -> AIGCLabel:
         """A copy with the distribution platform's fields set, producer fields kept."""
         return replace(
@@ -157,9 +167,16 @@ class AIGCLabel:
             reserved_code2=reserved_code2,
         )
 
-    def checked(self, *, strict: bool = False) -> AIGCLabel:
-        """Return ``self`` if :func:`validate` finds nothing, else raise :class:`InvalidLabelError`."""
+    def checked(self, *, strict: bool = False, kept_from: AIGCLabel | None = None) -> AIGCLabel:
+        """Return ``self`` if :func:`validate` finds nothing, else raise :class:`InvalidLabelError`.
+
+        ``kept_from``: the label found in the file, when ``self`` keeps its producer fields
+        (:data:`PRODUCER_FIELDS`) as a propagator must: problems in fields kept as another
+        producer wrote them are not ours to refuse (they are reported when the file is read).
+        """
         problems = validate(self, strict=strict)
+        if kept_from is not None and self.keeps_producer_of(kept_from):
+            problems = [p for p in problems if p.field not in PRODUCER_FIELDS]
         if problems:
             raise InvalidLabelError(
                 "invalid AIGC label: " + "; ".join(str(p) for p in problems),
@@ -308,7 +325,7 @@ def _provider_code_problems(name: str, value: str) -> list[Problem]:
                 name,
                 "provider-code",
                 f"{value!r} is not a 27-character provider code "
-                "(00 + subject + binding + 18-char USCC + service type 1|2 + 4-char app code)",
+                "(00 + subject + binding + 18-char USCC + 00000 or service type 1|2 + 4-char app code)",
             )
         ]
     uscc = match.group(3)
@@ -340,7 +357,7 @@ def validate(label: AIGCLabel, *, strict: bool = False) -> list[Problem]:
                 Problem(
                     name,
                     "charset",
-                    f"characters {''.join(bad)!r} outside printable ASCII (no space, quote or backslash)",
+                    f"characters {''.join(bad)!r} outside printable ASCII (no space or backslash)",
                 )
             )
     if bool(values["ContentPropagator"]) != bool(values["PropagateID"]):

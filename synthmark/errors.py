@@ -13,6 +13,8 @@ third-party libraries (Pillow, zlib, XML parsers, the OS) are translated at the 
     │   └── UnsafePathError          a symlink, special file or archive member escaping its tree
     ├── LabelError                 the AIGC label itself is wrong
     │   ├── InvalidLabelError        a field breaks the rules (named in the message)
+    │   ├── ForeignLabelError        the file carries another producer's label, which synthmark
+    │   │                            never replaces (art. 10): propagate it instead
     │   └── WordingError             explicit-label text lacks the AI or generation element
     ├── RenderError                the visible label cannot be drawn
     │   ├── MissingGlyphError        the font has no glyph for a character of the text
@@ -43,6 +45,7 @@ __all__ = [
     "BatchError",
     "CertificateError",
     "CorruptFileError",
+    "ForeignLabelError",
     "ImageTooSmallError",
     "InputError",
     "InvalidLabelError",
@@ -133,6 +136,13 @@ class LabelError(SynthmarkError):
 
 class InvalidLabelError(LabelError):
     """A label field breaks the rules of GB 45438-2025 Annex E."""
+
+
+class ForeignLabelError(LabelError):
+    """The file already carries a label written by another producer. A producer may relabel its
+    own content; anyone else keeps the producer fields and adds propagation elements
+    (:meth:`synthmark.AIGCLabel.with_propagator`, ``synthmark batch relabel``): art. 10 of the
+    Measures forbids altering another's label."""
 
 
 class WordingError(LabelError):

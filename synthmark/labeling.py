@@ -11,6 +11,7 @@ read back before anything is written.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import os
 import time
@@ -21,13 +22,15 @@ from typing import TYPE_CHECKING, Any
 from synthmark._atomic import check_output, write_atomic
 from synthmark.aigc import AIGCLabel
 from synthmark.audio import AudibleStyle
-from synthmark.errors import SynthmarkError, WatermarkError
-from synthmark.formats import read_bytes, sniff
+from synthmark.errors import OutputError, SynthmarkError, WatermarkError
+from synthmark.formats import FORMATS, read_bytes, sniff
 from synthmark.image.visible import LabelPlacement, LabelStyle
 from synthmark.keys import WatermarkKey
+from synthmark.metadata import check_relabel, interpret
 from synthmark.payload import content_id
 
 if TYPE_CHECKING:
+    from synthmark.omissions import OmissionLog
     from synthmark.provenance import Signer
     from synthmark.video import VideoLabelStyle
 
@@ -98,6 +101,9 @@ def label_bytes(
     path: str | None = None,
     video: VideoLabelStyle | None = None,
     progress: Any = None,
+    omission_log: OmissionLog | None = None,
+    user: str = "",
+    output: str | None = None,
 ) -> tuple[bytes, LabelResult]:
     """Label a file's bytes in memory; returns the new bytes and what was done.
 
@@ -110,14 +116,21 @@ def label_bytes(
     re-encoded. Video files take ``video`` (:class:`~synthmark.video.VideoLabelStyle`: opening
     or persistent, how long) with ``visible``'s text and placement (None: none), and report
     re-encoding progress to ``progress(frames_done, frames_total_or_None)``. ``label`` is
-    checked first (:class:`~synthmark.errors.InvalidLabelError`);
+    checked first (:class:`~synthmark.errors.InvalidLabelError`), and so is the file's own
+    label: another producer's label is never replaced (:class:`~synthmark.errors.ForeignLabelError`);
     ``path`` only names the file.
+
+    Art. 9: when the explicit label is left out at the user's request (``visible`` / ``audible``
+    None), ``omission_log`` (:class:`~synthmark.omissions.OmissionLog`) gets a durable record
+    (producer, ProduceID, the output's SHA-256, ``user``, ``output``) before the bytes are
+    returned; without a log the result carries a warning.
     """
     start = time.perf_counter()
     fmt = sniff(data, path=path)
     # Images and text documents take the visible style (text: its wording, top = start of the
     # document, other positions = end); audio the audible one.
     explicit_style: Any = audible if fmt.modality == "audio" else visible
+    omitted = explicit_style is None
     extra: dict[str, Any] = {}
     if fmt.modality == "video":
         from synthmark.video import VideoLabelStyle
@@ -131,17 +144,22 @@ def label_bytes(
             path=path,
             fix="enable at least one layer",
         )
-    if metadata:
-        label.checked()
     modality = importlib.import_module(f"synthmark.{fmt.modality}")
     fmt.module().check(data, path=path)
+    # Before any work: never replace another producer's label (art. 10); fields kept from the
+    # file's own label are written as found.
+    existing = interpret(fmt.module().read_carriers(data, path=path)).label
+    check_relabel(existing, label, path=path)
+    if metadata or signer is not None:
+        label.checked(kept_from=existing)
     original = data
     layers: list[str] = []
     placement = None
     watermark = None
     warnings: list[str] = []
     codec = fmt.module()
-    if explicit_style is not None and not getattr(codec, "supports_explicit", lambda *_, **__: True)(data, path=path):
+    explicit_supported = getattr(codec, "supports_explicit", lambda *_, **__: True)(data, path=path)
+    if explicit_style is not None and not explicit_supported:
         warnings.append(f"explicit label not added: not supported in {fmt.name} files yet; add it where it is authored")
         explicit_style = None
     if explicit_style is not None or key is not None:
@@ -180,7 +198,14 @@ def label_bytes(
             binding = provenance().Watermark(watermark["payload"], watermark["key_id"], alg)
         parent = original if had_manifest else None
         data = provenance().sign(
-            data, fmt.media_type, signer, label=label, watermark=binding, parent=parent, thumbnail=thumbnail
+            data,
+            fmt.media_type,
+            signer,
+            label=label,
+            watermark=binding,
+            parent=parent,
+            thumbnail=thumbnail,
+            kept_from=existing,
         )
         layers.append("c2pa")
     elif had_manifest and data != original:
@@ -188,6 +213,26 @@ def label_bytes(
             "the input's C2PA manifest no longer matches the relabeled file; "
             "sign with --c2pa-cert/--c2pa-key to chain it as the parent ingredient"
         )
+    # Art. 9 binds the producer handing out its own AI content (Label 1), not a platform's
+    # propagation or class 2/3 relabel.
+    producing = label.label == "1" and (existing is None or existing.content_producer == label.content_producer)
+    if omitted and explicit_supported and producing:
+        kind = "audible" if fmt.modality == "audio" else "visible"
+        if omission_log is None:
+            warnings.append(
+                f"{kind} label omitted: art. 9 asks for a record of such hand-outs kept >= 6 months "
+                "(pass omission_log=; the CLI keeps one)"
+            )
+        else:
+            omission_log.record(
+                producer=label.content_producer,
+                produce_id=label.produce_id,
+                media_type=fmt.media_type,
+                sha256=hashlib.sha256(data).hexdigest(),
+                omitted=kind,
+                user=user,
+                output=output,
+            )
     result = LabelResult(
         path,
         None,
@@ -200,6 +245,21 @@ def label_bytes(
         tuple(warnings),
     )
     return data, result
+
+
+def _check_output_suffix(data: bytes, input: str | os.PathLike[str], output: str | os.PathLike[str]) -> None:
+    """Refuse an output name whose extension belongs to another format (``x.flac -o y.mp3``
+    would write FLAC bytes under an MP3 name)."""
+    suffix = os.path.splitext(os.fspath(output))[1].lower()
+    fmt = sniff(data, path=input)
+    others = {ext for other in FORMATS if other.name != fmt.name for ext in other.extensions} - set(fmt.extensions)
+    if suffix in others:
+        raise OutputError(
+            f"output extension {suffix!r} names another format than the input ({fmt.name}); "
+            "synthmark labels files in their own format and does not transcode",
+            path=output,
+            fix=f"name the output with {fmt.extensions[0]!r} (or convert the file first with another tool)",
+        )
 
 
 def _may_carry_manifest(data: bytes) -> bool:
@@ -227,17 +287,21 @@ def label_file(
     overwrite: bool = False,
     video: VideoLabelStyle | None = None,
     progress: Any = None,
+    omission_log: OmissionLog | None = None,
+    user: str = "",
 ) -> LabelResult:
     """Write a labeled copy of ``input`` to ``output`` atomically; ``input`` is never modified.
 
-    ``visible``, ``audible``, ``metadata``, ``key``, ``signer``, ``thumbnail``, ``video`` and
-    ``progress`` as in
-    :func:`label_bytes`. Raises
+    ``visible``, ``audible``, ``metadata``, ``key``, ``signer``, ``thumbnail``, ``video``,
+    ``progress``, ``omission_log`` and ``user`` as in :func:`label_bytes`. Raises
     :class:`~synthmark.errors.OutputExistsError` if ``output`` exists and ``overwrite`` is false,
-    or if it is ``input`` itself. On any error nothing is left at ``output``.
+    or if it is ``input`` itself, and :class:`~synthmark.errors.OutputError` if ``output``'s
+    extension names another format than the input's (synthmark does not transcode). On any error
+    nothing is left at ``output``.
     """
     check_output(output, overwrite=overwrite, inputs=(input,))
     data = read_bytes(input)
+    _check_output_suffix(data, input, output)
     labeled, result = label_bytes(
         data,
         label,
@@ -250,6 +314,9 @@ def label_file(
         path=os.fspath(input),
         video=video,
         progress=progress,
+        omission_log=omission_log,
+        user=user,
+        output=os.fspath(output),
     )
     write_atomic(output, labeled)
     return replace(result, input=os.fspath(input), output=os.fspath(output))

@@ -11,7 +11,7 @@ from typing import Any
 
 from synthmark.aigc import AIGCLabel, Form, Problem, parse_label, validate
 
-__all__ = ["Carrier", "CarrierReading", "MetadataReading", "interpret", "write_checked"]
+__all__ = ["Carrier", "CarrierReading", "MetadataReading", "check_relabel", "interpret", "write_checked"]
 
 
 @dataclass(frozen=True)
@@ -91,23 +91,50 @@ def interpret(carriers: list[Carrier], *, strict: bool = False) -> MetadataReadi
     first = labeled[0]
     problems = list(first.problems)
     if len(labeled) > 1:
-        distinct = {r.label for r in labeled}
-        if len(distinct) > 1:
-            problems.append(Problem(None, "conflicting-labels", f"{len(labeled)} carriers hold different AIGC labels"))
-        elif len({r.carrier for r in labeled}) < len(labeled):
+        # GB 45438 6.1 c: one metadata label per file. Identical copies are reported, conflicts too.
+        where = ", ".join(r.carrier for r in labeled)
+        if len({r.label for r in labeled}) > 1:
             problems.append(
-                Problem(None, "duplicate-labels", f"{len(labeled)} copies of the AIGC label in one carrier")
+                Problem(None, "conflicting-labels", f"{len(labeled)} carriers hold different AIGC labels ({where})")
+            )
+        else:
+            problems.append(
+                Problem(None, "duplicate-labels", f"label in {len(labeled)} carriers ({where}); one label per file")
             )
     return MetadataReading(first.label, first.carrier, first.form, tuple(problems), tuple(readings))
 
 
+def check_relabel(existing: AIGCLabel | None, label: AIGCLabel, *, path: str | None = None) -> None:
+    """Refuse to replace another producer's label (art. 10 of the Measures).
+
+    Allowed: no label yet; the same ContentProducer relabeling its own content; a label that
+    keeps ``existing``'s producer fields (:data:`~synthmark.aigc.PRODUCER_FIELDS`), i.e. a
+    propagation. Otherwise :class:`~synthmark.errors.ForeignLabelError`.
+    """
+    from synthmark.errors import ForeignLabelError
+
+    if existing is None or existing.content_producer == label.content_producer or label.keeps_producer_of(existing):
+        return
+    raise ForeignLabelError(
+        f"the file carries a Label {existing.label} label by producer {existing.content_producer!r} "
+        f"(ProduceID {existing.produce_id!r}); synthmark never replaces another producer's label",
+        path=path,
+        fix="to distribute it, propagate: keep its producer fields and add yours "
+        "(AIGCLabel.with_propagator, or synthmark batch relabel --role propagator)",
+    )
+
+
 def write_checked(codec: Any, data: bytes, label: AIGCLabel, *, path: str | None = None) -> bytes:
     """``codec.write_label(data, label)`` (a container module of any modality), after checking
-    ``label`` and before returning, reading it back: exactly one label, the one written, or
-    :class:`~synthmark.errors.MetadataError`."""
+    ``label`` against the rules and against the label already in ``data`` (:func:`check_relabel`)
+    and before returning, reading it back: exactly one label, the one written, or
+    :class:`~synthmark.errors.MetadataError`. Producer fields kept from the file's own label are
+    written as found, even where they break the charset rules."""
     from synthmark.errors import MetadataError
 
-    label.checked()
+    existing = interpret(codec.read_carriers(data, path=path)).label
+    check_relabel(existing, label, path=path)
+    label.checked(kept_from=existing)
     out: bytes = codec.write_label(data, label, path=path)
     reading = interpret(codec.read_carriers(out, path=path))
     if reading.label != label or any(r.label not in (None, label) for r in reading.carriers):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,12 @@ from synthmark.aigc import AIGCLabel
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "images"
 PROVIDER = "001191110102MACQD9K64010000"
 IMAGES = sorted(p.name for p in FIXTURES.iterdir() if p.suffix in (".jpg", ".png", ".webp"))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _omission_log_in_a_temporary_folder(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """``label --no-visible`` always writes the art. 9 log: keep the tests' records out of $HOME."""
+    os.environ["SYNTHMARK_OMISSION_LOG"] = str(tmp_path_factory.mktemp("art9") / "omissions.sqlite")
 
 
 @pytest.fixture

@@ -87,7 +87,7 @@ def test_validate_valid_label_strict():
     [
         ({"Label": "4"}, "label-value", "Label"),
         ({"ProduceID": "has space"}, "charset", "ProduceID"),
-        ({"ProduceID": 'q"uote'}, "charset", "ProduceID"),
+        ({"ProduceID": "back\\slash"}, "charset", "ProduceID"),
         ({"ContentProducer": "深度求索"}, "charset", "ContentProducer"),
         ({"ProduceID": ""}, "empty", "ProduceID"),
         ({"ContentPropagator": PROVIDER}, "propagator-pair", "PropagateID"),
@@ -119,6 +119,51 @@ def test_checked_raises_with_field_names():
 def test_from_dict_rejects_unknown_fields():
     with pytest.raises(InvalidLabelError, match="Bogus"):
         AIGCLabel.from_dict({"Bogus": "1"})
+
+
+@pytest.mark.parametrize("extension", ["00000", "10000", "1A2B3", "20001"])
+def test_provider_code_extension_unused_or_service_type_and_app_code(extension):
+    code = PROVIDER[:22] + extension
+    assert validate(AIGCLabel.new(code), strict=True) == []
+
+
+@pytest.mark.parametrize("extension", ["30000", "0000", "01234", "1abcd"])
+def test_provider_code_extension_rejects_other_shapes(extension):
+    code = PROVIDER[:22] + extension
+    assert "provider-code" in {p.code for p in validate(AIGCLabel.new(code), strict=True)}
+
+
+def test_the_escaped_quote_is_allowed_backslash_is_not():
+    quoted = AIGCLabel.new(PROVIDER, produce_id='say"hi"')
+    assert validate(quoted) == [] and '"ProduceID":"say\\"hi\\""' in quoted.to_json()
+    assert {p.code for p in validate(AIGCLabel.new(PROVIDER, produce_id="a\\b"))} == {"charset"}
+
+
+def test_first_write_fills_the_propagator_fields_by_default():
+    made = AIGCLabel.new(PROVIDER, produce_id="first")
+    assert (made.content_propagator, made.propagate_id) == (PROVIDER, "first")
+    empty = AIGCLabel.new(PROVIDER, produce_id="first", propagator_same=False)
+    assert (empty.content_propagator, empty.propagate_id) == ("", "")
+
+
+def test_round_trip_with_all_seven_fields_non_empty():
+    full = AIGCLabel("2", PROVIDER, "pid-1", "rc1", PROVIDER[:22] + "20001", "prop-9", "rc2")
+    assert all(full.to_dict().values())
+    for wrapped in (False, True):
+        parsed = parse_label(full.to_json(wrapped=wrapped))
+        assert parsed.label == full and parsed.problems == ()
+    assert AIGCLabel.from_dict(full.to_dict()) == full
+
+
+def test_checked_keeps_another_producers_fields_as_found():
+    theirs = AIGCLabel("1", "腾讯云", "图片-1")
+    ours = theirs.with_propagator(PROVIDER, "post-1")
+    with pytest.raises(InvalidLabelError, match="ContentProducer"):
+        ours.checked()
+    assert ours.checked(kept_from=theirs) is ours
+    edited = AIGCLabel("1", "腾讯云", "changed").with_propagator(PROVIDER, "post-1")
+    with pytest.raises(InvalidLabelError):
+        edited.checked(kept_from=theirs)
 
 
 def test_new_label_and_propagator():

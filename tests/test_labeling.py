@@ -118,3 +118,79 @@ def test_label_bytes_in_memory(label):
     )
     assert result.media_type == "image/jpeg" and result.placement is not None
     assert read_metadata(io.BytesIO(data)).label == label
+
+
+# --- labels that are right by law (issue 13) --------------------------------------------------
+
+
+def test_another_producers_label_is_refused_and_the_file_left_alone(label, tmp_path):
+    from synthmark.errors import ForeignLabelError
+
+    theirs = synthmark.AIGCLabel.new("001191440300708461136T1XGW3", produce_id="theirs", label="1")
+    first = tmp_path / "theirs.jpg"
+    synthmark.label_file(fixture_path("landscape.jpg"), first, theirs, visible=None)
+    target = tmp_path / "ours.jpg"
+    ours = synthmark.AIGCLabel.new(label.content_producer, produce_id="ours", label="3")
+    with pytest.raises(ForeignLabelError, match="synthmark never replaces another producer's label"):
+        synthmark.label_file(first, target, ours)
+    assert not target.exists()
+    # A platform propagates: the producer fields stay exactly as the producer wrote them.
+    propagated = theirs.with_propagator(label.content_producer, "post-77")
+    synthmark.label_file(first, target, propagated, visible=None)
+    assert read_metadata(target).label == propagated
+
+
+def test_a_producer_relabels_its_own_content(label, tmp_path):
+    first, second = tmp_path / "a.jpg", tmp_path / "b.jpg"
+    synthmark.label_file(fixture_path("landscape.jpg"), first, label, visible=None)
+    newer = synthmark.AIGCLabel.new(label.content_producer, produce_id="second-version")
+    synthmark.label_file(first, second, newer, visible=None)
+    assert read_metadata(second).label == newer
+
+
+def test_an_output_name_of_another_format_is_refused(label, tmp_path):
+    from synthmark.errors import OutputError
+
+    out = tmp_path / "photo.png"
+    with pytest.raises(OutputError, match=r"'\.png' names another format than the input \(jpeg\)"):
+        synthmark.label_file(fixture_path("landscape.jpg"), out, label)
+    assert not out.exists()
+    synthmark.label_file(fixture_path("landscape.jpg"), tmp_path / "photo.jpeg", label)  # same format
+
+
+def test_art9_omission_is_recorded_durably_before_the_file_is_written(label, tmp_path):
+    from synthmark.omissions import OmissionLog
+
+    log_path = tmp_path / "art9.sqlite"
+    out = tmp_path / "no-label.jpg"
+    with OmissionLog(log_path) as log:
+        result = synthmark.label_file(
+            fixture_path("landscape.jpg"), out, label, visible=None, omission_log=log, user="u-1"
+        )
+    assert result.warnings == ()
+    import hashlib
+    import sqlite3
+
+    with sqlite3.connect(log_path) as db:
+        rows = db.execute(
+            "SELECT producer, produce_id, media_type, sha256, omitted, user, output FROM omissions"
+        ).fetchall()
+    assert rows == [
+        (
+            label.content_producer,
+            label.produce_id,
+            "image/jpeg",
+            hashlib.sha256(out.read_bytes()).hexdigest(),
+            "visible",
+            "u-1",
+            str(out),
+        )
+    ]
+    with sqlite3.connect(log_path) as db, pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        db.execute("DELETE FROM omissions")
+    # Without a log the result says what art. 9 asks; with the label drawn nothing is logged.
+    unlogged = synthmark.label_file(fixture_path("landscape.jpg"), tmp_path / "x.jpg", label, visible=None)
+    assert any("art. 9" in warning for warning in unlogged.warnings)
+    with OmissionLog(log_path) as log:
+        synthmark.label_file(fixture_path("landscape.jpg"), tmp_path / "y.jpg", label, omission_log=log)
+        assert len(list(log)) == 1

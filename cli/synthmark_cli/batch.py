@@ -135,6 +135,13 @@ def _counts(counts: dict[str, int]) -> str:
     show_default=True,
     help="Explicit label: where the class needs it, always, or never (a metadata-only pass).",
 )
+@click.option(
+    "--notice-text",
+    "notice_texts",
+    multiple=True,
+    metavar="CLASS=TEXT",
+    help="The notice's first line for class 1, 2 or 3 (default AI生成 / 可能为AI生成 / 疑似AI生成; repeatable).",
+)
 @click.option("--jobs", type=click.IntRange(min=1), help="Worker processes [default: every core].")
 @click.option("--scheduler", metavar="tcp://HOST:PORT", help="Send the work to this Dask scheduler (extra 'batch').")
 @click.option("--include", multiple=True, metavar="GLOB", help="Only files matching (path or name; repeatable).")
@@ -161,6 +168,7 @@ def relabel_command(
     c2pa_key: Path | None,
     c2pa_tsa: str | None,
     notice: str,
+    notice_texts: tuple[str, ...],
     jobs: int | None,
     scheduler: str | None,
     include: tuple[str, ...],
@@ -205,6 +213,7 @@ def relabel_command(
                 trust=trust,
                 signer=signer,
                 notice=notice,  # type: ignore[arg-type]
+                notice_texts=dict(text.partition("=")[::2] for text in notice_texts),
                 declared=declared_list,
                 include=include,
                 exclude=exclude,

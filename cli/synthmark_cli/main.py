@@ -9,6 +9,7 @@ Exit codes (all commands): 0 success; 1 ``verify``: some file carries no label,
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import json
 import os
 import sys
@@ -69,10 +70,25 @@ def _trust_anchors(paths: tuple[Path, ...]) -> list[bytes]:
     return anchors
 
 
-def _media_files(root: Path) -> Iterator[Path]:
-    """Files under ``root`` whose extension is a supported format, sorted, symlinks not followed."""
+#: What a folder label takes by default: media (images, audio, video), not documents such as a
+#: folder's README.md (documents only when --include names them).
+_MEDIA_EXTENSIONS = frozenset(ext for fmt in FORMATS if fmt.modality != "text" for ext in fmt.extensions)
+
+
+def _media_files(root: Path, include: tuple[str, ...] = (), exclude: tuple[str, ...] = ()) -> Iterator[Path]:
+    """Files under ``root`` to label, sorted, symlinks not followed: every image, audio and video
+    file, plus supported files matching an ``include`` glob, minus those matching ``exclude``
+    (globs match the path relative to ``root`` or the file name)."""
+
+    def matches(path: Path, globs: tuple[str, ...]) -> bool:
+        rel = path.relative_to(root).as_posix()
+        return any(fnmatch.fnmatch(rel, glob) or fnmatch.fnmatch(path.name, glob) for glob in globs)
+
     for path in sorted(root.rglob("*")):
-        if path.is_file() and not path.is_symlink() and path.suffix.lower() in _EXTENSIONS:
+        if not path.is_file() or path.is_symlink() or matches(path, exclude):
+            continue
+        suffix = path.suffix.lower()
+        if suffix in _MEDIA_EXTENSIONS or (suffix in _EXTENSIONS and matches(path, include)):
             yield path
 
 
@@ -146,7 +162,11 @@ def cli() -> None:
     help="1 AI-generated, 2 possibly, 3 suspected.",
 )
 @click.option(
-    "--propagator-same", is_flag=True, help="Also write the producer fields as ContentPropagator/PropagateID."
+    "--propagator-same/--propagator-empty",
+    default=True,
+    show_default=True,
+    help="First write: ContentPropagator/PropagateID equal the producer fields (GB 45438 Annex E note 1), "
+    "or leave them empty.",
 )
 @click.option("--strict", is_flag=True, help="Require ContentProducer to be a valid 27-character provider code.")
 @click.option(
@@ -207,6 +227,21 @@ def cli() -> None:
     "--no-visible", is_flag=True, help="Skip the visible (audio: audible) label; without --key content is untouched."
 )
 @click.option("--no-metadata", is_flag=True, help="Skip the metadata label.")
+@click.option(
+    "--omission-log",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Art. 9 log of hand-outs without the explicit label (--no-visible) "
+    "[default: $SYNTHMARK_OMISSION_LOG or ~/.local/share/synthmark/omissions.sqlite].",
+)
+@click.option("--user", "user_id", default="", metavar="ID", help="The user or account the file goes to (art. 9 log).")
+@click.option(
+    "--include",
+    multiple=True,
+    metavar="GLOB",
+    help="Folder INPUT: also label supported documents matching GLOB (path or name; repeatable). "
+    "By default a folder's images, audio and video are labeled, not its documents.",
+)
+@click.option("--exclude", multiple=True, metavar="GLOB", help="Folder INPUT: skip files matching GLOB (repeatable).")
 @click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
 @click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON.")
 def label(
@@ -234,6 +269,10 @@ def label(
     visible_seconds: float,
     no_visible: bool,
     no_metadata: bool,
+    omission_log: Path | None,
+    user_id: str,
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
     force: bool,
     as_json: bool,
 ) -> None:
@@ -256,7 +295,7 @@ def label(
         if produce_id:
             _fail("--produce-id names one file; leave it out when labeling a folder")
         output.mkdir(parents=True, exist_ok=True)
-        pairs = [(src, output / src.relative_to(input)) for src in _media_files(input)]
+        pairs = [(src, output / src.relative_to(input)) for src in _media_files(input, include, exclude)]
     else:
         pairs = [(input, output)]
     try:
@@ -265,6 +304,12 @@ def label(
         video_style = VideoLabelStyle(video_mode, visible_seconds)  # type: ignore[arg-type]
         key = None if key_file is None else load_key(key_file)
         signer = _signer(c2pa_cert, c2pa_key, c2pa_tsa)
+        # Art. 9: every hand-out without the explicit label is logged, durably, first.
+        log = None
+        if no_visible:
+            from synthmark.omissions import OmissionLog, default_path
+
+            log = OmissionLog(omission_log or default_path())
     except SynthmarkError as exc:
         _fail(str(exc))
     results: list[dict[str, Any]] = []
@@ -291,6 +336,8 @@ def label(
                     overwrite=force,
                     video=video_style,
                     progress=progress,
+                    omission_log=log,
+                    user=user_id,
                 )
         except SynthmarkError as exc:
             click.echo(f"synthmark: error: {exc}", err=True)
@@ -472,6 +519,38 @@ def _print_reports(reports: list[dict[str, Any]]) -> None:
             console.print(f"  [yellow]{'damaged file':<20}[/yellow]{damage}")
     labeled = sum(r["verdict"] != "none" for r in reports)
     console.print(f"{labeled} of {len(reports)} file(s) carry a label")
+
+
+@cli.group("log")
+def log_group() -> None:
+    """The art. 9 log of content handed out without its explicit label."""
+
+
+@log_group.command("export")
+@click.argument("log_path", metavar="LOG", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="JSON array instead of CSV.")
+@click.option("--since", metavar="DATE", help="Only records at or after this ISO date/time (UTC), e.g. 2026-06-01.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE (default stdout).")
+def log_export(log_path: Path, as_json: bool, since: str | None, output: Path | None) -> None:
+    """Export every record of the art. 9 omission LOG (CSV with a header row, or JSON).
+
+    \b
+    Exit codes:
+      0  exported
+      2  an error (unreadable log, unwritable output)
+    """
+    from synthmark._atomic import write_atomic
+    from synthmark.omissions import OmissionLog
+
+    try:
+        with OmissionLog(log_path) as book:
+            text = book.export(format="json" if as_json else "csv", since=since)
+        if output is None:
+            click.echo(text, nl=False)
+        else:
+            write_atomic(output, text.encode("utf-8"))
+    except SynthmarkError as exc:
+        _fail(str(exc))
 
 
 @cli.group()

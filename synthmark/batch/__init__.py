@@ -25,19 +25,19 @@ import os
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from synthmark._atomic import write_atomic
-from synthmark.aigc import AIGCLabel, validate
+from synthmark.aigc import AIGCLabel, check_wording, validate
 from synthmark.batch.classify import CLASS_NAMES, Classification, classify
 from synthmark.batch.executors import Executor, make_executor
 from synthmark.batch.ledger import COLUMNS, Ledger
 from synthmark.batch.walk import LEDGER_NAME, Entry, Filter, count, walk
-from synthmark.batch.work import UNKNOWN, Notice, Options, Outcome, Role, Task, error_kind, safe_output
-from synthmark.errors import BatchError, SynthmarkError
+from synthmark.batch.work import NOTICE_TEXTS, UNKNOWN, Notice, Options, Outcome, Role, Task, error_kind, safe_output
+from synthmark.errors import BatchError, SynthmarkError, WordingError
 from synthmark.keys import WatermarkKey
 
 __all__ = [
@@ -198,6 +198,7 @@ def relabel(
     trust: Sequence[bytes] = (),
     signer: Any = None,
     notice: Notice = "auto",
+    notice_texts: Mapping[str, str] | None = None,
     declared: str | os.PathLike[str] | None = None,
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
@@ -229,6 +230,10 @@ def relabel(
     notice:
         ``"auto"`` (where the class needs the explicit label), ``"always"`` or ``"never"``
         (a metadata-only pass).
+    notice_texts:
+        The notice's first line per class (``"1"``, ``"2"``, ``"3"``), replacing those of
+        :data:`~synthmark.batch.work.NOTICE_TEXTS` (AI生成 / 可能为AI生成 / 疑似AI生成); each must
+        pass the wording rule (:class:`~synthmark.errors.WordingError` otherwise).
     declared:
         A file listing the sources users declared AI-generated (:func:`load_declared`).
     include, exclude:
@@ -260,6 +265,13 @@ def relabel(
     else:
         raise BatchError(f"unknown role {role!r}", fix="use producer or propagator")
     declared_paths, declared_hashes = load_declared(declared) if declared is not None else (frozenset(), frozenset())
+    texts = {**NOTICE_TEXTS, **(notice_texts or {})}
+    for cls, text in texts.items():
+        if cls not in NOTICE_TEXTS or not check_wording(text).ok:
+            raise WordingError(
+                f"notice text {text!r} for class {cls!r} is not acceptable",
+                fix="give classes 1, 2, 3 texts with an AI element (AI, 人工智能) and 生成 or 合成",
+            )
     options = Options(
         role=role,
         propagator=propagator,
@@ -270,6 +282,7 @@ def relabel(
         trust=tuple(trust),
         signer=signer,
         notice=notice,
+        notice_texts=tuple(sorted(texts.items())),
         declared_hashes=declared_hashes,
     )
     fingerprint = options.fingerprint()

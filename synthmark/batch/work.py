@@ -59,11 +59,25 @@ from synthmark.formats import MAX_FILE_BYTES, os_error, sniff
 from synthmark.image.visible import LabelStyle
 from synthmark.keys import WatermarkKey
 
-__all__ = ["UNKNOWN", "Options", "Outcome", "Task", "derive_id", "error_kind", "process", "safe_output"]
+__all__ = [
+    "NOTICE_SECOND_LINE",
+    "NOTICE_TEXTS",
+    "UNKNOWN",
+    "Options",
+    "Outcome",
+    "Task",
+    "derive_id",
+    "error_kind",
+    "process",
+    "safe_output",
+]
 
 #: ContentProducer / ProduceID written when a file's producer is not known.
 UNKNOWN = "unknown"
-#: Second line of the platform's explicit notice, per class (the first line is ``AI生成``).
+#: The platform's explicit notice per class, in the reader's language (first line; each must
+#: pass the wording rule), and its English second line. ``relabel(notice_texts=...)`` / the CLI's
+#: ``--notice-text CLASS=TEXT`` replace the first lines (e.g. Douyin's 疑似使用了AI生成技术).
+NOTICE_TEXTS = {"1": "AI生成", "2": "可能为AI生成", "3": "疑似AI生成"}
 NOTICE_SECOND_LINE = {"1": "AI-generated", "2": "Possibly AI-generated", "3": "Suspected AI-generated"}
 _CHUNK = 1 << 20
 
@@ -83,7 +97,9 @@ class Options:
     for an unknown producer, since the payload derives from the ProduceID); ``trust`` C2PA trust anchors (PEM);
     ``signer`` a C2PA :class:`~synthmark.provenance.Signer` or None; ``notice`` when the
     explicit label goes in (``auto``: where the class needs one, see the module docstring);
-    ``declared_hashes`` SHA-256 hex digests of files the users declared AI-generated.
+    ``declared_hashes`` SHA-256 hex digests of files the users declared AI-generated;
+    ``notice_texts`` the notice's first line per class, as (class, text) pairs
+    (:data:`NOTICE_TEXTS` by default).
     """
 
     role: Role = "propagator"
@@ -95,7 +111,7 @@ class Options:
     trust: tuple[bytes, ...] = ()
     signer: Any = None
     notice: Notice = "auto"
-    text: str = "AI生成"
+    notice_texts: tuple[tuple[str, str], ...] = tuple(NOTICE_TEXTS.items())
     position: str = "bottom-right"
     declared_hashes: frozenset[str] = frozenset()
 
@@ -115,7 +131,7 @@ class Options:
             if signer is None
             else hashlib.sha256(getattr(signer, "cert_chain", b"") or b"").hexdigest()[:16],
             "notice": self.notice,
-            "text": self.text,
+            "notice_texts": dict(self.notice_texts),
             "position": self.position,
         }
 
@@ -415,7 +431,8 @@ def _label(
 
     notice = _wants_notice(options, decision if options.role == "propagator" else Classification("1", "none"), report)
     line = NOTICE_SECOND_LINE.get(label.label)
-    style = LabelStyle(options.text, line, options.position) if notice else None  # type: ignore[arg-type]
+    text = dict(options.notice_texts).get(label.label, NOTICE_TEXTS["1"])
+    style = LabelStyle(text, line, options.position) if notice else None  # type: ignore[arg-type]
     audible = AudibleStyle() if notice else None
     watermark_found = out.watermark_in is not None
     key = options.keys[0] if options.embeds and not watermark_found and label.produce_id != UNKNOWN else None
@@ -432,6 +449,10 @@ def _label(
         signer=options.signer,
         path=task.rel,
     )
+    if labeled == data:  # nothing could be written into this file (e.g. plain text, notice off)
+        out.action, out.layers = "copied", ""
+        out.warnings = "; ".join([*warnings, *result.warnings, "output identical to the input: no label written"])
+        return labeled
     out.action = "labeled" if options.role == "producer" else "propagated"
     out.label_json = label.to_json()
     out.layers = ",".join(result.layers)

@@ -167,7 +167,8 @@ def write_label(data: bytes, label: AIGCLabel, *, path: str | None = None) -> by
         if xmp_at and i == xmp_at[0]:
             out.append(_xmp_chunk(packet))
         elif _is_aigc_text(chunk):
-            out.append(Chunk(b"tEXt", b"AIGC\0" + label.to_json(ascii_only=True).encode("ascii")))
+            # The image guide's Annex B writes the wrapped form in tEXt AIGC.
+            out.append(Chunk(b"tEXt", b"AIGC\0" + label.to_json(wrapped=True, ascii_only=True).encode("ascii")))
         elif chunk.type == b"eXIf":
             out.append(Chunk(b"eXIf", sync_exif(chunk.data, label)))
         else:

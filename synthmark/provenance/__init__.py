@@ -154,6 +154,7 @@ def sign(
     parent_media_type: str | None = None,
     thumbnail: bool = False,
     title: str | None = None,
+    kept_from: AIGCLabel | None = None,
 ) -> bytes:
     """Return ``data`` with a signed C2PA manifest embedded (``data`` itself is not modified).
 
@@ -180,6 +181,9 @@ def sign(
         ``False`` (they cost about 40 ms and 100 KB or more per 1080p JPEG).
     title:
         The manifest's ``dc:title`` (e.g. the file name); default none.
+    kept_from:
+        The label the file already carried, when ``label`` propagates it: its producer fields
+        are carried as found (see :meth:`~synthmark.AIGCLabel.checked`).
 
     Raises
     ------
@@ -198,7 +202,7 @@ def sign(
 
     kind = canonical_media_type(media_type)
     parent_kind = kind if parent_media_type is None else canonical_media_type(parent_media_type)
-    label.checked()
+    label.checked(kept_from=kept_from)
     if watermark is not None:
         check_watermark(watermark)
     parent_title = None

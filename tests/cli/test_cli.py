@@ -42,8 +42,8 @@ def test_label_then_verify_json_shows_exactly_the_fields_given(tmp_path):
         "ContentProducer": PROVIDER,
         "ProduceID": "order-42",
         "ReservedCode1": "",
-        "ContentPropagator": "",
-        "PropagateID": "",
+        "ContentPropagator": PROVIDER,  # first write: the propagator fields equal the producer's
+        "PropagateID": "order-42",
         "ReservedCode2": "",
     }
     assert done["label"] == expected
@@ -244,7 +244,7 @@ def test_label_key_on_too_small_image_skips_only_the_watermark(tmp_path, key_fil
     tiny = tmp_path / "tiny.png"
     Image.open(fixture_path("small256.jpg")).resize((200, 133)).save(tiny)
     for src, words in ((tiny, "256 px"), (fixture_path("small256.jpg"), "does not read back")):
-        out = tmp_path / f"out-{src.stem}.png"
+        out = tmp_path / f"out-{src.name}"
         result = CliRunner().invoke(
             cli, ["label", str(src), "-o", str(out), "--producer", PROVIDER, "--key", str(key_file), "--json"]
         )
@@ -530,3 +530,47 @@ def test_video_label_all_layers_verify_and_robustness(tmp_path, pki, key_file):
     result = run("robustness", str(out), "--key", str(key_file), "--only", "h264-23", "--only", "crop80", "--json")
     assert result.exit_code == 0, result.output
     assert [t["detected"] for t in json.loads(result.output)["transformations"]] == [True, True]
+
+
+def test_no_visible_is_logged_for_art9_and_exported(tmp_path):
+    log = tmp_path / "art9.sqlite"
+    out = tmp_path / "plain.jpg"
+    args = ["label", str(fixture_path("landscape.jpg")), "-o", str(out), "--producer", PROVIDER, "--no-visible"]
+    result = run(*args, "--omission-log", str(log), "--user", "account-9", "--produce-id", "handout-1")
+    assert result.exit_code == 0, result.output
+    csv_text = run("log", "export", str(log)).output
+    header, row = csv_text.splitlines()
+    assert header == "id,recorded,producer,produce_id,media_type,sha256,omitted,user,output"
+    assert f",{PROVIDER},handout-1,image/jpeg," in row and row.endswith(f",visible,account-9,{out}")
+    exported = json.loads(run("log", "export", str(log), "--json", "--since", "2000-01-01").output)
+    assert [r["produce_id"] for r in exported] == ["handout-1"]
+    assert json.loads(run("log", "export", str(log), "--json", "--since", "2999-01-01").output) == []
+
+
+def test_folder_labeling_takes_media_by_default_documents_on_request(tmp_path):
+    src = tmp_path / "src"
+    (src / "deep").mkdir(parents=True)
+    (src / "deep" / "photo.jpg").write_bytes(fixture_bytes("small256.jpg"))
+    (src / "skip.jpg").write_bytes(fixture_bytes("small256.jpg"))
+    (src / "README.md").write_text("# notes\n\nA folder of pictures.\n")
+    base = ["label", str(src), "--producer", PROVIDER, "--no-metadata", "--exclude", "skip.*"]
+    assert run(*base, "-o", str(tmp_path / "media")).exit_code == 0
+    assert sorted(p.name for p in (tmp_path / "media").rglob("*") if p.is_file()) == ["photo.jpg"]
+    assert run(*base, "-o", str(tmp_path / "all"), "--include", "*.md").exit_code == 0
+    assert sorted(p.name for p in (tmp_path / "all").rglob("*") if p.is_file()) == ["README.md", "photo.jpg"]
+
+
+def test_propagator_fields_can_be_left_empty(tmp_path):
+    out = tmp_path / "e.jpg"
+    result = run(
+        "label",
+        str(fixture_path("landscape.jpg")),
+        "-o",
+        str(out),
+        "--producer",
+        PROVIDER,
+        "--propagator-empty",
+        "--json",
+    )
+    label = json.loads(result.output)["label"]
+    assert label["ContentPropagator"] == "" and label["PropagateID"] == ""

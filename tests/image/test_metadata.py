@@ -117,19 +117,23 @@ def _tiff_with_user_comment(text: str) -> bytes:
 
 
 def test_exif_usercomment_is_read_and_kept_in_step(label):
-    wrapped = AIGCLabel.new("OTHER", produce_id="old").to_json(wrapped=True)
+    wrapped = AIGCLabel.new(label.content_producer, produce_id="old").to_json(wrapped=True)
     exif = _tiff_with_user_comment(wrapped)
     buf = io.BytesIO()
     Image.open(io.BytesIO(fixture_bytes("small256.jpg"))).save(buf, "JPEG", exif=b"Exif\0\0" + exif)
     data = buf.getvalue()
     reading = image.read_metadata(data)
     assert reading.carrier == "exif-usercomment" and reading.form == "wrapped"
-    assert reading.label == AIGCLabel.new("OTHER", produce_id="old")
+    assert reading.label == AIGCLabel.new(label.content_producer, produce_id="old")
     longer = label.with_propagator("PLATFORM-CODE-THAT-IS-LONG", "propagate-id-0001")
-    out = image.write_metadata(data, longer)
+    out = image.write_metadata(data, longer)  # the producer relabels its own content
     reading = image.read_metadata(out)
     assert [c.carrier for c in reading.carriers] == ["xmp", "exif-usercomment"]
-    assert all(c.label == longer for c in reading.carriers) and reading.problems == ()
+    assert all(c.label == longer for c in reading.carriers)
+    # The copy that arrived in EXIF is kept in step (wrapped, as the guide writes it), and the
+    # two copies are reported: one label per file (GB 45438 6.1 c).
+    assert [p.code for p in reading.problems] == ["duplicate-labels"]
+    assert reading.carriers[1].form == "wrapped"
 
 
 def _png_with_chunk(data: bytes, chunk: _png.Chunk) -> bytes:
@@ -140,7 +144,7 @@ def _png_with_chunk(data: bytes, chunk: _png.Chunk) -> bytes:
 
 @pytest.mark.parametrize("kind", ["tEXt", "zTXt", "iTXt"])
 def test_png_text_aigc_is_read_and_kept_in_step(kind, label):
-    old = AIGCLabel.new("OTHER", produce_id="old")
+    old = AIGCLabel.new(label.content_producer, produce_id="old")
     body = old.to_json().encode()
     payload = {"tEXt": b"AIGC\0" + body, "zTXt": b"AIGC\0\0" + zlib.compress(body), "iTXt": b"AIGC\0\0\0\0\0" + body}[
         kind
@@ -152,6 +156,34 @@ def test_png_text_aigc_is_read_and_kept_in_step(kind, label):
     reading = image.read_metadata(out)
     assert {c.carrier for c in reading.carriers} == {"xmp", "png-text"}
     assert all(c.label == label for c in reading.carriers)
+    forms = {c.carrier: c.form for c in reading.carriers}
+    assert forms == {"xmp": "bare", "png-text": "wrapped"}  # bare in XMP, wrapped in tEXt AIGC
+
+
+def test_another_producers_label_is_never_replaced_only_propagated(label):
+    from synthmark.errors import ForeignLabelError
+
+    theirs = AIGCLabel.new("001191440300708461136T1XGW3", produce_id="their-id")
+    data = image.write_metadata(fixture_bytes("flat.png"), theirs)
+    with pytest.raises(ForeignLabelError, match="never replaces another producer's label"):
+        image.write_metadata(data, label)
+    propagated = theirs.with_propagator(label.content_producer, "our-post-1")
+    out = image.write_metadata(data, propagated)
+    assert image.read_metadata(out).label == propagated
+
+
+def test_a_non_conforming_producer_label_is_propagated_as_found(label):
+    from synthmark import xmp
+
+    theirs = AIGCLabel(label="1", content_producer="腾讯云", produce_id="图片-0001")
+    chunks = _png.split(fixture_bytes("flat.png"))
+    packet = xmp.new_packet(theirs.to_json()).encode()
+    chunks.insert(1, _png.Chunk(b"iTXt", _png.XMP_KEYWORD + b"\0\0\0\0\0" + packet))
+    data = _png.SIGNATURE + b"".join(c.encode() for c in chunks)
+    reading = image.read_metadata(data)
+    assert reading.label == theirs and {p.code for p in reading.problems} == {"charset"}
+    propagated = theirs.with_propagator(label.content_producer, "post-2")
+    assert image.read_metadata(image.write_metadata(data, propagated)).label == propagated
 
 
 def test_png_other_chunks_preserved(label):
