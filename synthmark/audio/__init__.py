@@ -26,7 +26,7 @@ from synthmark._lazy import lazy_attributes
 from synthmark.aigc import AIGCLabel
 from synthmark.audio import watermark as _watermark
 from synthmark.audio.watermark import AudioWatermarkReport, StreamingEmbedder
-from synthmark.errors import LowCapacityError, MetadataError, WatermarkError
+from synthmark.errors import LowCapacityError, MetadataError, WatermarkError, WordingError
 from synthmark.keys import WatermarkKey
 from synthmark.metadata import MetadataReading, interpret, write_checked
 from synthmark.payload import Mark
@@ -121,6 +121,15 @@ class AudibleStyle:
     at: Literal["start", "end", "both"] | float = "start"
     language: str = "zh"
     gap: float = 0.2
+
+    def __post_init__(self) -> None:
+        # GB 45438 5.2: a spoken label needs the AI element and 生成/合成; the English prompt
+        # ("AI generated content") has no Chinese generation element, so it cannot be the label.
+        if self.kind == "voice" and self.language != "zh":
+            raise WordingError(
+                f"the {self.language!r} voice prompt lacks the 生成/合成 element GB 45438 requires of a spoken label",
+                fix="use the Chinese voice prompt (language='zh', 人工智能生成) or the rhythm prompt",
+            )
 
 
 def audio_format(data: bytes, *, path: str | None) -> Any:

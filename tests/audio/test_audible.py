@@ -343,3 +343,12 @@ def test_detector_silent_on_voice_prompts_and_noise(language: str) -> None:
     noise = np.random.default_rng(2).normal(0, 0.1, (3 * 16000, 1)).astype(np.float32)
     assert find_rhythm_prompt(noise, 16000) == []
     assert find_rhythm_prompt(np.zeros(16000, np.int16), 16000) == []
+
+
+def test_an_english_only_voice_label_is_refused():
+    from synthmark.audio import AudibleStyle
+    from synthmark.errors import WordingError
+
+    with pytest.raises(WordingError, match="lacks the 生成/合成 element"):
+        AudibleStyle("voice", language="en")
+    assert AudibleStyle("voice").language == "zh" and AudibleStyle("rhythm", language="en").kind == "rhythm"
