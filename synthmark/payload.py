@@ -67,7 +67,9 @@ def false_positive_bound(attempts: int = MAX_ATTEMPTS) -> float:
 
 
 def content_id(produce_id: str) -> int:
-    """The 64-bit content id derived from a ProduceID: first 8 bytes of SHA-256, big-endian."""
+    """The 64-bit content id derived from a ProduceID: the first 8 bytes, big-endian, of
+    SHA-256 of ``"synthmark/content-id/" + produce_id`` (UTF-8); the prefix keeps the id apart
+    from any other SHA-256 of the same ProduceID."""
     digest = hashlib.sha256(b"synthmark/content-id/" + produce_id.encode("utf-8")).digest()
     return int.from_bytes(digest[:8], "big")
 

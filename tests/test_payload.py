@@ -48,3 +48,8 @@ def test_content_id_from_produce_id_is_stable():
     assert payload.content_id("order-42") == payload.content_id("order-42")
     assert payload.content_id("order-42") != payload.content_id("order-43")
     assert 0 <= payload.content_id("x") < 2**64
+
+
+def test_content_id_matches_the_readme_formula_on_an_independent_vector():
+    # printf 'synthmark/content-id/order-42' | sha256sum -> 5f3edc1408ae1ae1bf07...
+    assert payload.content_id("order-42") == 0x5F3EDC1408AE1AE1
