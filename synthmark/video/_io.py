@@ -75,6 +75,9 @@ FrameFn = Callable[[RGBFrame, float], RGBFrame]
 # A frame_fn may also have a ``yuv420(planes, seconds, full_range) -> planes`` method: for 8-bit
 # 4:2:0 video it is called instead, with the frame's planes as PyAV's ``to_ndarray`` lays them
 # out (a copy: (H * 3 / 2) × W, Y then U then V), skipping two colour conversions per frame.
+# Frames come in presentation order (as the decoder gives them) with their own presentation
+# times, which need not start at 0. A ``finish(path)`` method, if any, is called after the last
+# frame, before the output is kept: an exception there leaves nothing at the output path.
 _YUV420_FORMATS = frozenset({"yuv420p", "yuvj420p"})
 #: ``audio_fn(samples, sample_rate, seconds) -> samples``: ``float32`` ``(n, channels)`` in
 #: [-1, 1], one decoded chunk at a time; returns the same shape.
@@ -368,11 +371,12 @@ def _from_rgb(array: Any, like: Any, pix_fmt: str, name: str | None) -> Any:
     return out
 
 
-def _through_yuv(frame: Any, yuv_fn: Any, name: str | None) -> Any:
-    """``frame`` (8-bit 4:2:0, even size) after ``yuv_fn(planes, seconds, full_range)``."""
+def _through_yuv(frame: Any, yuv_fn: Any, time: float, name: str | None) -> Any:
+    """``frame`` (8-bit 4:2:0, even size), shown at ``time``, after ``yuv_fn(planes, seconds,
+    full_range)``."""
     planes = frame.to_ndarray()  # (H * 3 / 2, W): Y, then U and V
     full_range = int(frame.color_range) == 2 or frame.format.name == "yuvj420p"
-    planes = yuv_fn(planes, float(frame.time or 0.0), full_range)
+    planes = yuv_fn(planes, time, full_range)
     if not isinstance(planes, np.ndarray) or planes.shape != (frame.height * 3 // 2, frame.width):
         raise InputError(
             f"frame_fn.yuv420 returned {getattr(planes, 'shape', type(planes).__name__)}, not the frame's planes",
@@ -660,6 +664,9 @@ def _transcode(
                     path=name,
                     fix="the file was cut short; copy or export it again",
                 )
+        finish = getattr(frame_fn, "finish", None)
+        if callable(finish):
+            finish(name)  # e.g. the labeler: no frame carried the label asked for
         writer.start()
     return state.frames, state.width, state.height, warnings
 
@@ -810,6 +817,10 @@ class _VideoState:
         self.matrix: list[int] | None = None
         self.first: Any = None
         self.frames = self.width = self.height = 0
+        # The presentation time of the last frame handed to frame_fn: a frame the decoder gives
+        # without a timestamp is taken to be shown then (never at 0, which would move the
+        # start of the label schedule).
+        self.time: float | None = None
 
     def take(self, frame: Any, end: float | None) -> bool:
         """Handle one decoded frame; False once past ``end``."""
@@ -880,9 +891,12 @@ class _VideoState:
 
     def _encode(self, frame: Any) -> None:
         converted = None
+        if frame.time is not None:
+            self.time = float(frame.time)
+        time = self.time if self.time is not None else 0.0
         yuv_fn = getattr(self.frame_fn, "yuv420", None)
         if yuv_fn is not None and frame.format.name in _YUV420_FORMATS and not (frame.width % 2 or frame.height % 2):
-            converted = _through_yuv(frame, yuv_fn, self.name)
+            converted = _through_yuv(frame, yuv_fn, time, self.name)
         if converted is not None:
             frame = converted
         elif self.frame_fn is not None:
@@ -891,7 +905,7 @@ class _VideoState:
                 if self.opened
                 else (frame.format.name if frame.format.name.startswith("yuv") else "yuv420p")
             )
-            frame = _from_rgb(self.frame_fn(_to_rgb(frame), float(frame.time or 0.0)), frame, pix_fmt, self.name)
+            frame = _from_rgb(self.frame_fn(_to_rgb(frame), time), frame, pix_fmt, self.name)
         if not self.opened:
             self._open(frame)
         elif (frame.width, frame.height) != (self.width, self.height):

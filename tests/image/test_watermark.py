@@ -37,7 +37,13 @@ def marked() -> dict[str, tuple[np.ndarray, np.ndarray]]:
 def test_quality_limits_and_round_trip(path):
     image = rgb(path)
     out = embed_watermark(image, KEY, CID)
-    assert psnr(image, out) >= 40.0 and ssim(image, out) >= 0.98
+    quality = psnr(image, out), ssim(image, out)
+    assert quality[0] >= 40.0 and quality[1] >= 0.98
+    # The strength is the largest the limits allow (README: PSNR >= 41 dB and a first-order SSIM
+    # estimate >= 0.982, one of them binding). Measured on these photos: PSNR 40.9-45.0 dB, SSIM
+    # 0.984-0.994; at half the strength (+6 dB) every photo is above 46.7 dB and 0.9955. A weaker
+    # mark passes the easy robustness tests and fails the hard ones, so the strength is pinned.
+    assert quality[0] < 45.5 and quality[1] < 0.995, quality
     report = detect_watermark(out, KEY)
     assert report.found and report.content_id == CID and report.key_id == KEY.key_id
     assert report.payload_hex == f"{CID:016x}" and report.p_value < 1e-9
