@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -42,3 +45,20 @@ def lag(reference: np.ndarray, test: np.ndarray, search: int = 2000) -> int:
     corr = np.fft.irfft(np.fft.rfft(b, size) * np.conj(np.fft.rfft(a, size)), size)
     lags = np.r_[np.arange(search), np.arange(-search, 0)]
     return int(lags[np.argmax(np.r_[corr[:search], corr[-search:]])])
+
+
+def run_unprivileged(code: str, *, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run Python ``code`` as an unprivileged user (``nobody`` via setpriv when the tests run as
+    root, as they do on CI), so that permission errors are real: root ignores file modes."""
+    command = [sys.executable, "-c", code]
+    if os.geteuid() == 0:
+        command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+    env = {**os.environ, "HOME": tempfile.gettempdir()}
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env, check=False)
+
+
+def shared_tmp() -> Path:
+    """A fresh folder under the system temporary folder that an unprivileged user can enter."""
+    folder = Path(tempfile.mkdtemp(prefix="synthmark-perm-"))
+    folder.chmod(0o755)
+    return folder

@@ -13,7 +13,7 @@ import synthmark
 from synthmark.errors import InvalidLabelError, OutputExistsError, OutputNotWritableError, SynthmarkError
 from synthmark.image import _jpeg, read_metadata
 
-from .conftest import IMAGES, fixture_bytes, fixture_path
+from .conftest import IMAGES, fixture_bytes, fixture_path, run_unprivileged, shared_tmp
 
 
 @pytest.mark.parametrize("name", IMAGES)
@@ -98,13 +98,22 @@ def test_nothing_partial_on_failure(label, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["trunc.jpg"]
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
-def test_unwritable_folder(label, tmp_path):
-    locked = tmp_path / "locked"
-    locked.mkdir()
-    locked.chmod(0o500)
-    with pytest.raises(OutputNotWritableError):
-        synthmark.label_file(fixture_path("flat.png"), locked / "o.png", label)
+def test_unwritable_folder():
+    """As an unprivileged user (root ignores directory modes): a folder it cannot write."""
+    locked = shared_tmp() / "locked"
+    locked.mkdir(mode=0o755)  # owned by the test runner: not writable by the unprivileged user
+    code = (
+        "import synthmark\n"
+        "from synthmark.errors import OutputNotWritableError\n"
+        "label = synthmark.AIGCLabel.new('001191110102MACQD9K64010000', produce_id='p')\n"
+        "try:\n"
+        f"    synthmark.label_file({str(fixture_path('flat.png'))!r}, {str(locked / 'o.png')!r}, label)\n"
+        "except OutputNotWritableError as exc:\n"
+        "    print('refused:', exc)\n"
+    )
+    done = run_unprivileged(code)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("refused:") and "o.png" in done.stdout and not (locked / "o.png").exists()
 
 
 def test_missing_output_folder(label, tmp_path):

@@ -18,7 +18,7 @@ from synthmark.batch.ledger import Ledger
 from synthmark.detect import verify_bytes, verify_file
 from synthmark.errors import BatchError
 
-from ..conftest import PROVIDER, fixture_bytes
+from ..conftest import PROVIDER, fixture_bytes, run_unprivileged, shared_tmp
 from .conftest import KEY, PLATFORM, labeled, sha, small_wav, tree_hashes, watermarked
 
 
@@ -276,14 +276,26 @@ def test_bad_files_are_recorded_and_the_batch_goes_on(tmp_path):
     assert totals.statuses == {"failed": 4, "done": 1} and totals.formats["jpeg"] == 2  # good + truncated
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
-def test_unreadable_file_is_a_permission_failure(tmp_path):  # pragma: no cover - not as root
-    src = tmp_path / "src"
-    src.mkdir()
+def test_unreadable_file_is_a_permission_failure():
+    """As an unprivileged user (root reads any file): one source file it may not read."""
+    root = shared_tmp()
+    src, dest = root / "src", root / "dest"
+    src.mkdir(mode=0o755)
+    dest.mkdir()
+    dest.chmod(0o777)
     (src / "locked.jpg").write_bytes(labeled("small256.jpg"))
     (src / "locked.jpg").chmod(0)
-    summary = relabel(src, tmp_path / "dest", propagator=PLATFORM, jobs=1)
-    assert summary.errors == {"permission": 1}
+    (src / "open.jpg").write_bytes(labeled("landscape.jpg"))
+    (src / "open.jpg").chmod(0o644)
+    code = (
+        "import json\n"
+        "from synthmark.batch import relabel\n"
+        f"summary = relabel({str(src)!r}, {str(dest)!r}, propagator={PLATFORM!r}, jobs=1)\n"
+        "print(json.dumps({'errors': summary.errors, 'done': summary.done}))\n"
+    )
+    done = run_unprivileged(code)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"errors": {"permission": 1}, "done": 1}
 
 
 def test_changed_sources_are_redone_and_touched_ones_are_not(tmp_path):

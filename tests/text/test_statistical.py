@@ -174,3 +174,16 @@ def test_torch_adapters():
 
     processed = hf_logits_processor(green)(ids, scores.float())
     assert torch.allclose(processed, torch.from_numpy(green.bias(ids.numpy(), scores.float().numpy())))
+
+
+def test_hf_adapter_without_torch_is_a_clear_error():
+    """Runs where torch is absent (as here and on CI, where the CUDA-laden wheel is not installed);
+    test_torch_adapters covers the adapter where torch is installed."""
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is not None:
+        pytest.skip("torch is installed: test_torch_adapters runs instead")
+    from synthmark.text import hf_logits_processor
+
+    with pytest.raises(WatermarkError, match="needs torch and transformers"):
+        hf_logits_processor(GreenList(WatermarkKey(bytes(32))))
