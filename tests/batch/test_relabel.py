@@ -344,3 +344,39 @@ def test_ledger_is_exclusive_and_bad_invocations_raise(tmp_path):
     (tmp_path / "junk.sqlite").write_bytes(b"not a database at all" * 100)
     with pytest.raises(BatchError, match="not a usable synthmark ledger"):
         relabel(tmp_path / "src", tmp_path / "dest", propagator=PLATFORM, ledger=tmp_path / "junk.sqlite")
+
+
+def test_a_rerun_with_other_options_redoes_the_files_and_leaves_nothing_stale(tmp_path):
+    from synthmark import verify_file
+
+    src, dest = tmp_path / "src", tmp_path / "dest"
+    src.mkdir()
+    (src / "a.jpg").write_bytes(labeled("small256.jpg"))
+    (src / "b.png").write_bytes(labeled("flat.png"))
+    first = relabel(src, dest, propagator=PLATFORM, jobs=1)
+    assert first.done == 2
+    other = PLATFORM[:22] + "2ABCD"
+    again = relabel(src, dest, propagator=other, jobs=1)
+    assert (again.done, again.skipped) == (2, 0)
+    for name in ("a.jpg", "b.png"):
+        label = verify_file(dest / name).label
+        assert label is not None and label.content_propagator == other and label.content_producer == PROVIDER
+    assert relabel(src, dest, propagator=other, jobs=1).skipped == 2  # same options: nothing redone
+
+
+def test_non_conforming_real_world_labels_are_propagated_as_found(tmp_path):
+    """Labels whose producer is a company name or whose ProduceID holds Chinese characters
+    (fixtures/foreign/labels-nonconforming, shaped like Doubao, MiniMax and Tencent files) are
+    read, classified and propagated with their producer fields exactly as found."""
+    from synthmark import verify_file
+
+    src = Path(__file__).resolve().parents[2] / "fixtures" / "foreign" / "labels-nonconforming"
+    summary = relabel(src, tmp_path / "dest", propagator=PLATFORM, jobs=1, include=["*.md", "*.jpg", "*.png"])
+    assert summary.failed == 0 and summary.done == summary.files
+    for path in sorted(src.iterdir()):
+        if path.suffix not in (".md", ".jpg", ".png"):
+            continue
+        before = verify_file(path).label
+        after = verify_file(tmp_path / "dest" / path.name).label
+        assert before is not None and after is not None, path.name
+        assert after.keeps_producer_of(before) and after.content_propagator == PLATFORM, path.name
