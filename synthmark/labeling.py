@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from synthmark._atomic import check_output, write_atomic
 from synthmark.aigc import AIGCLabel
 from synthmark.audio import AudibleStyle
-from synthmark.errors import OutputError, SynthmarkError, WatermarkError
+from synthmark.errors import OutputError, ProvenanceError, SynthmarkError, WatermarkError
 from synthmark.formats import FORMATS, read_bytes, sniff
 from synthmark.image.visible import LabelPlacement, LabelStyle
 from synthmark.keys import WatermarkKey
@@ -207,6 +207,7 @@ def label_bytes(
             thumbnail=thumbnail,
             kept_from=existing,
         )
+        _check_manifest_reads_back(data, fmt.media_type, path)
         layers.append("c2pa")
     elif had_manifest and data != original:
         warnings.append(
@@ -245,6 +246,18 @@ def label_bytes(
         tuple(warnings),
     )
     return data, result
+
+
+def _check_manifest_reads_back(data: bytes, media_type: str, path: str | None) -> None:
+    """A layer is reported only when the written bytes show it: the manifest must read back and
+    validate (an untrusted signer is fine here; the reader's trust anchors decide that)."""
+    report = provenance().read(data, media_type)
+    if not report.found or report.state == "Invalid":
+        raise ProvenanceError(
+            "the signed C2PA manifest does not read back as valid: " + "; ".join(report.reasons or ("not found",)),
+            path=path,
+            fix="this is a synthmark bug: please report it with the file",
+        )
 
 
 def _check_output_suffix(data: bytes, input: str | os.PathLike[str], output: str | os.PathLike[str]) -> None:
