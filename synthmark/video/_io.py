@@ -944,6 +944,10 @@ def iter_frames(
     (seconds). ``skip_b_frames`` (with ``every_n`` or neither) leaves out bidirectionally
     predicted frames, which encoders quantise hardest: the I and P frames keep the most detail.
     Frames that are not returned are decoded but never converted to RGB.
+
+    Times (``times``, ``until`` and each frame's ``time``) count from the first presented frame
+    (the stream's start time), whatever the file's timestamps start at: a clip whose first frame
+    is at 5 s gives its opening frame at 0.0.
     """
     if every_n is not None and times is not None:
         raise InputError("give every_n or times, not both", fix="choose one way of sampling")
@@ -955,11 +959,12 @@ def iter_frames(
         stream = _main_video(container, name)
         _check_length(container, stream, name)
         stream.codec_context.thread_type = "AUTO"
+        origin = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
         try:
             if times is None:
-                yield from _every(container, stream, every_n or 1, limit, skip_b_frames, until)
+                yield from _every(container, stream, every_n or 1, limit, skip_b_frames, until, origin)
             else:
-                yield from _at_times(container, stream, sorted(times), limit)
+                yield from _at_times(container, stream, sorted(times), limit, origin)
         except av.FFmpegError as exc:
             raise CorruptFileError(
                 f"damaged video data (FFmpeg: {_reason(exc)})", path=name, fix="re-export the file from its source"
@@ -967,35 +972,38 @@ def iter_frames(
 
 
 def _every(
-    container: Any, stream: Any, step: int, limit: int | None, skip_b: bool, until: float | None
+    container: Any, stream: Any, step: int, limit: int | None, skip_b: bool, until: float | None, origin: float
 ) -> Iterator[SampledFrame]:
     given = 0
     for index, frame in enumerate(container.decode(stream)):
-        if until is not None and float(frame.time or 0.0) >= until:
+        time = float(frame.time if frame.time is not None else origin) - origin
+        if until is not None and time >= until:
             return
         if skip_b and frame.pict_type == av.video.frame.PictureType.B:
             continue
         if index % step == 0:
-            yield SampledFrame(index, float(frame.time or 0.0), _to_rgb(frame))
+            yield SampledFrame(index, time, _to_rgb(frame))
             given += 1
             if limit is not None and given >= limit:
                 return
 
 
-def _at_times(container: Any, stream: Any, times: list[float], limit: int | None) -> Iterator[SampledFrame]:
+def _at_times(
+    container: Any, stream: Any, times: list[float], limit: int | None, origin: float
+) -> Iterator[SampledFrame]:
     step = 1.0 / float(stream.average_rate or stream.guessed_rate or 25)
     frames: Iterator[Any] | None = None
     position = -1.0
     index = -1
     for given, wanted in enumerate(times, 1):
         if frames is None or wanted < position or wanted - position > _SEEK_AHEAD:
-            container.seek(max(0, int(wanted * av.time_base)), backward=True)
+            container.seek(max(0, int((origin + wanted) * av.time_base)), backward=True)
             frames = iter(container.decode(stream))
             index = -1
         chosen = None
         for frame in frames:
             index += 1
-            position = float(frame.time or 0.0)
+            position = float(frame.time if frame.time is not None else origin) - origin
             if position + step / 2 >= wanted:
                 chosen = frame
                 break

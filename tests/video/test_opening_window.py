@@ -216,6 +216,7 @@ def test_fixtures_have_the_timestamps_they_claim(clips: dict[str, Path]) -> None
 
 
 @pytest.mark.parametrize("name", CASES)
+@pytest.mark.clause("video-explicit")
 def test_opening_label_covers_the_first_3s_presented(name: str, clips: dict[str, Path], tmp_path: Path) -> None:
     """Before the fix, start5.mp4 got no labeled frame at all (the schedule counted from 0 s)."""
     source = clips[name]
@@ -320,3 +321,15 @@ def test_pyav_frames_use_their_own_presentation_times(clips: dict[str, Path]) ->
     with pytest.raises(InputError, match="no timestamp"):
         labeler.label(blank)
     assert isinstance(labeler.label(blank, 5.5), av.VideoFrame)
+
+
+@pytest.mark.parametrize("name", ["start5.mp4", "start5.mkv"])
+def test_detectors_sample_from_the_first_presented_frame(name: str, clips: dict[str, Path]) -> None:
+    """iter_frames counts times from the first presented frame, so a clip starting at 5 s is
+    sampled over its whole opening, not at its first frame again and again."""
+    from synthmark.video._io import iter_frames
+
+    sampled = list(iter_frames(clips[name], times=[0.0, 1.0, 2.0, 3.0]))
+    assert [round(f.time, 2) for f in sampled] == [0.0, 1.0, 2.0, 3.0]
+    assert len({f.image.tobytes() for f in sampled}) == 4
+    assert [round(f.time, 2) for f in iter_frames(clips[name], every_n=30, until=2.5)] == [0.0, 1.0, 2.0]
