@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from synthmark._lazy import lazy_attributes
 from synthmark.aigc import AIGCLabel
+from synthmark.errors import RenderError
 from synthmark.keys import WatermarkKey
 from synthmark.metadata import MetadataReading, interpret, write_checked
 from synthmark.payload import Mark, WatermarkReport
@@ -51,6 +52,8 @@ from synthmark.text.explicit import (
     TextLabelStyle,
     add_explicit_label,
     find_explicit_phrases,
+    label_text,
+    locate_labels,
 )
 from synthmark.text.unicode_mark import UnicodeMarkReport, detect_unicode_mark, embed_unicode_mark
 
@@ -166,8 +169,10 @@ def write_metadata(source: Source, label: AIGCLabel, *, path: str | None = None)
 
 
 def supports_explicit(data: bytes, *, path: str | None = None) -> bool:
-    """Whether :func:`relabel_content` can add the explicit label to this document (plain text,
-    Markdown, HTML and DOCX can; XLSX, PPTX and PDF cannot yet)."""
+    """Whether :func:`relabel_content` can add the explicit label to this document (every text
+    format can: a paragraph in plain text, Markdown, HTML and DOCX, a label annotation on the
+    first page of a PDF, a text box on the first slide of a PPTX, the header or footer of every
+    sheet and a note on the first sheet of an XLSX)."""
     return bool(text_format(data, path=path).module().supports_explicit(data, path=path))
 
 
@@ -177,8 +182,25 @@ def relabel_content(
     """Add the explicit label (``style``: a :class:`TextLabelStyle`, a phrase, or an image
     :class:`~synthmark.image.LabelStyle` whose top positions mean the start and the others the
     end) and/or the Unicode mark (plain text, Markdown and HTML; other formats raise
-    :class:`~synthmark.errors.WatermarkError`). The metadata label is written after this."""
-    out: bytes = text_format(data, path=path).module().relabel(data, style, mark, path=path)
+    :class:`~synthmark.errors.WatermarkError`). The metadata label is written after this.
+
+    A document that already shows a compliant label at a label position keeps it (never
+    doubled). Otherwise the label is written and the written bytes are read back with the
+    reader of :func:`find_explicit`: a label that does not read back at a label position raises
+    :class:`~synthmark.errors.RenderError`, so a caller never reports a label that is not there.
+    """
+    from synthmark.text._common import style_of
+
+    codec = text_format(data, path=path).module()
+    out: bytes = codec.relabel(data, style, mark, path=path)
+    text_style = style_of(style)
+    if text_style is not None and not _explicit_evidence(codec, out, path)["found"]:
+        raise RenderError(
+            f"the explicit label {label_text(text_style)!r} does not read back at a label position of the "
+            f"written document (its start or end, or the label element synthmark writes)",
+            path=path,
+            fix="report this file; meanwhile add the label where the document is authored",
+        )
     return out, None
 
 
@@ -220,24 +242,28 @@ def find_watermark(source: Source, keys: list[WatermarkKey], *, tokenizer: Any =
     )
 
 
-def find_explicit(source: Source) -> dict[str, Any]:
-    """The explicit-label evidence of a document: the phrases found in its visible text."""
-    data, path = _load(source)
-    fmt = text_format(data, path=path)
-    codec = fmt.module()
-    if fmt.name == "html":
-        from synthmark.text._common import decode_text
-
-        text = codec.visible_text(decode_text(data, path))
-    else:
-        text = codec.text_of(data, path=path)
-    phrases = find_explicit_phrases(text)
+def _explicit_evidence(codec: Any, data: bytes, path: str | None) -> dict[str, Any]:
+    phrases = locate_labels(codec.explicit_blocks(data, path=path))
+    labels = [p for p in phrases if p.at_label_position]
+    others = [p for p in phrases if not p.at_label_position]
     return {
-        "found": any(p.compliant for p in phrases),
+        "found": bool(labels),
         "checked": True,
         "kind": "phrase" if phrases else None,
-        "phrases": [p.to_dict() for p in phrases[:10]],
+        "phrases": [p.to_dict() for p in (labels + others)[:10]],
     }
+
+
+def find_explicit(source: Source) -> dict[str, Any]:
+    """The explicit-label evidence of a document: every phrase of its visible text (labels
+    first), ``found`` when a compliant one stands at a label position — the start or the end of
+    the document, a paragraph of its own, or the label element synthmark writes (HTML
+    ``class="aigc-label"``, the DOCX paragraph with the ``_AIGC_label`` bookmark, the PDF
+    annotation named ``aigc-label``, the PPTX shape named ``AIGC label``, the XLSX headers and
+    footers and the note by ``AIGC label``). A phrase mentioned in a sentence or negated
+    (``本作品未使用AI生成``) is listed, not found (see :func:`synthmark.text.explicit.locate_labels`)."""
+    data, path = _load(source)
+    return _explicit_evidence(text_format(data, path=path).module(), data, path)
 
 
 def read_provenance_metadata(source: Source) -> ProvenanceMetadata:

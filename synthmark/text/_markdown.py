@@ -26,7 +26,16 @@ from synthmark.aigc import AIGCLabel
 from synthmark.metadata import Carrier
 from synthmark.payload import Mark
 from synthmark.text._common import decode_text, encode_text, mark_spans, style_of, unmarked
-from synthmark.text.explicit import has_compliant_phrase, insert_paragraph, label_text, newline_of, paragraph_boundary
+from synthmark.text.explicit import (
+    Block,
+    has_label,
+    insert_paragraph,
+    label_text,
+    mark_edges,
+    newline_of,
+    paragraph_boundary,
+    text_blocks,
+)
 
 CARRIES_METADATA = True
 
@@ -35,6 +44,8 @@ _AIGC_KEY = re.compile(r"AIGC[ \t]*:(?P<rest>.*)$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _INLINE_CODE = re.compile(r"(`+)[^`\n](?:.*?[^`\n])??\1|`[^`\n]*`")
 _INDENTED = re.compile(r"^(?: {4}|\t).*$", re.MULTILINE)
+# Comments and raw HTML are not shown by a Markdown renderer: never a visible label.
+_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -96,6 +107,28 @@ def _prose(text: str, layout: _Layout) -> list[tuple[int, int]]:
 
 def check(data: bytes, *, path: str | None = None) -> None:
     decode_text(data, path)
+
+
+def _blocks(text: str) -> list[Block]:
+    """The body's paragraphs in order (front matter left out; fenced and indented code as
+    ``"inert"``; HTML comments removed), the first and the last prose paragraph marked as the
+    edges."""
+    layout = _layout(text)
+    blocks: list[Block] = []
+    pos = layout.body_start
+    for lo, hi in [*layout.code, (len(text), len(text))]:
+        for block in text_blocks(_COMMENT.sub(" ", text[pos:lo])):
+            lines = [line for line in block.text.splitlines() if line.strip()]
+            indented = all(_INDENTED.fullmatch(line) for line in lines)
+            blocks.append(Block(block.text, "inert") if indented else block)
+        if hi > lo:
+            blocks.append(Block(text[lo:hi], "inert"))
+        pos = max(pos, hi)
+    return mark_edges(blocks)
+
+
+def explicit_blocks(data: bytes, *, path: str | None = None) -> list[Block]:
+    return _blocks(decode_text(data, path))
 
 
 def supports_explicit(data: bytes, *, path: str | None = None) -> bool:
@@ -221,7 +254,7 @@ def add_label(text: str, style: object) -> str:
         return text
     phrase = label_text(text_style)
     layout = _layout(text)
-    if has_compliant_phrase(text[layout.body_start :]):
+    if has_label(_blocks(text)):
         return text
     where = text_style.position
     nl = newline_of(text)

@@ -1,35 +1,45 @@
 """Office Open XML packages (DOCX, XLSX, PPTX): the AIGC label as the custom document property
-``AIGC`` in ``docProps/custom.xml`` (TC260 text guide), and for DOCX the explicit label as the
-first or last paragraph of the body.
+``AIGC`` in ``docProps/custom.xml`` (TC260 text guide), and the explicit label inside the file
+(art. 4 of the Measures: exported files carry it too):
+
+* DOCX (:mod:`synthmark.text._docx`): the first or last paragraph of the body, marked with the
+  hidden bookmark ``_AIGC_label``;
+* PPTX (:mod:`synthmark.text._pptx`): a text box named ``AIGC label`` on the first shown slide;
+* XLSX (:mod:`synthmark.text._xlsx`): the header or footer of every sheet and an always-shown
+  note on the first visible worksheet.
+
+Each of those modules also cuts its documents into what a reader sees (:func:`explicit_blocks`),
+so a label is skipped only when a compliant one already stands at a label position.
 
 The package is rewritten part by part with the standard library's zipfile: every other part
 keeps its exact content, name, order, timestamp and compression method; ``custom.xml`` is edited
 as text when it exists (other properties keep their bytes) and made, with its content-type
 override and package relationship, when it does not. DOCTYPE and ENTITY declarations are
-refused (XML entity expansion); packages over :data:`MAX_PARTS` parts or
+refused (XML entity expansion); packages over
+:data:`~synthmark.text._ooxml.MAX_PARTS` parts or
 :data:`~synthmark.formats.MAX_FILE_BYTES` uncompressed are refused (ZIP bombs).
 """
 
 from __future__ import annotations
 
 import html
-import io
+import importlib
 import re
-import zipfile
+from typing import Any
 from xml.etree import ElementTree
 
 from synthmark.aigc import AIGCLabel
-from synthmark.errors import CorruptFileError, MetadataError, TooLargeError, UnsupportedFormatError, WatermarkError
+from synthmark.errors import CorruptFileError, MetadataError, WatermarkError
 from synthmark.metadata import Carrier
 from synthmark.payload import Mark
 from synthmark.text._common import style_of
-from synthmark.text.explicit import find_explicit_phrases, label_text
+from synthmark.text._ooxml import MAX_PARTS as MAX_PARTS
+from synthmark.text._ooxml import open_package as _open
+from synthmark.text._ooxml import read_part as _read
+from synthmark.text._ooxml import rewrite as _rewrite
+from synthmark.text.explicit import Block, has_label
 
 CARRIES_METADATA = True
-#: The explicit label is written into DOCX bodies only (a sheet or a slide has no natural place).
-EXPLICIT_FORMATS = ("docx",)
-#: Most parts a package may have.
-MAX_PARTS = 10_000
 
 CUSTOM = "docProps/custom.xml"
 _CUSTOM_TYPE = "application/vnd.openxmlformats-officedocument.custom-properties+xml"
@@ -41,53 +51,12 @@ _EMPTY_CUSTOM = (
     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n'
     f'<Properties xmlns="{_NS_PROPS}" xmlns:vt="{_NS_VT}"></Properties>'
 )
-_KIND = (("word/document.xml", "docx"), ("xl/workbook.xml", "xlsx"), ("ppt/presentation.xml", "pptx"))
 # Text-bearing parts, their run element and paragraph element, per package kind.
 _TEXT_PARTS = {
     "docx": (re.compile(r"word/(document|header\d*|footer\d*|footnotes|endnotes)\.xml"), "w:t", "w:p"),
     "xlsx": (re.compile(r"xl/(sharedStrings|worksheets/sheet\d+)\.xml"), "t", "(?:si|is)"),
     "pptx": (re.compile(r"ppt/slides/slide\d+\.xml"), "a:t", "a:p"),
 }
-
-
-def _open(data: bytes, path: str | None) -> tuple[zipfile.ZipFile, str]:
-    try:
-        package = zipfile.ZipFile(io.BytesIO(data))
-        infos = package.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise CorruptFileError(f"not a readable ZIP package ({exc})", path=path, fix="re-save the document") from exc
-    from synthmark.formats import MAX_FILE_BYTES
-
-    if len(infos) > MAX_PARTS or sum(i.file_size for i in infos) > MAX_FILE_BYTES:
-        raise TooLargeError(
-            f"package has {len(infos)} parts and {sum(i.file_size for i in infos)} bytes uncompressed",
-            path=path,
-            fix="raise synthmark.formats.MAX_FILE_BYTES if this file is trusted",
-        )
-    names = {i.filename for i in infos}
-    kind = next((k for part, k in _KIND if part in names), None)
-    if kind is None or "[Content_Types].xml" not in names:
-        raise UnsupportedFormatError(
-            "ZIP file is not a DOCX, XLSX or PPTX package", path=path, fix="pass an Office file"
-        )
-    return package, kind
-
-
-def _read(package: zipfile.ZipFile, name: str, path: str | None) -> str:
-    try:
-        raw = package.read(name)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError) as exc:
-        raise CorruptFileError(f"part {name} cannot be read ({exc})", path=path, fix="re-save the document") from exc
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            text = raw.decode("utf-16")
-        except UnicodeDecodeError as exc:
-            raise CorruptFileError(f"part {name} is not UTF-8 or UTF-16 XML", path=path, fix="re-save it") from exc
-    if re.search(r"<!(DOCTYPE|ENTITY)", text):
-        raise CorruptFileError(f"part {name} declares a DOCTYPE or ENTITY", path=path, fix="re-save the document")
-    return text
 
 
 def check(data: bytes, *, path: str | None = None) -> None:
@@ -164,27 +133,6 @@ def _with_relationship(rels: str) -> str:
     return rels[:close] + rel + rels[close:]
 
 
-def _rewrite(package: zipfile.ZipFile, changed: dict[str, str], path: str | None) -> bytes:
-    """The package with ``changed`` parts replaced (or added at the end), all else as it was."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as target:
-        for info in package.infolist():
-            data = changed[info.filename].encode("utf-8") if info.filename in changed else package.read(info)
-            copy = zipfile.ZipInfo(info.filename, info.date_time)
-            copy.compress_type = info.compress_type
-            copy.external_attr = info.external_attr
-            copy.create_system = info.create_system
-            copy.comment = info.comment
-            target.writestr(copy, data)
-        existing = set(package.namelist())
-        for name, text in changed.items():
-            if name not in existing:
-                info = zipfile.ZipInfo(name, package.infolist()[0].date_time)
-                info.compress_type = zipfile.ZIP_DEFLATED
-                target.writestr(info, text.encode("utf-8"))
-    return out.getvalue()
-
-
 def write_label(data: bytes, label: AIGCLabel, *, path: str | None = None) -> bytes:
     """Exactly one ``AIGC`` custom property; other properties and parts are kept."""
     package, _ = _open(data, path)
@@ -226,13 +174,37 @@ def text_of(data: bytes, *, path: str | None = None) -> str:
 
 
 def supports_explicit(data: bytes, *, path: str | None = None) -> bool:
-    _, kind = _open(data, path)
-    return kind in EXPLICIT_FORMATS
+    """Every package kind takes the explicit label (DOCX paragraph, PPTX text box, XLSX headers,
+    footers and note)."""
+    package, _ = _open(data, path)
+    package.close()
+    return True
+
+
+# -- the explicit label, one module per kind ------------------------------------------------------
+
+#: The module that places and reads the explicit label, per package kind: each has
+#: ``blocks(package, path)`` and ``label(package, style, path)`` (changed parts), and may have
+#: ``check_written(data, style, path)`` (a check of every placement, beyond the reader's).
+_EXPLICIT = {"docx": "synthmark.text._docx", "pptx": "synthmark.text._pptx", "xlsx": "synthmark.text._xlsx"}
+
+
+def _kind_module(kind: str) -> Any:
+    return importlib.import_module(_EXPLICIT[kind])
+
+
+def explicit_blocks(data: bytes, *, path: str | None = None) -> list[Block]:
+    """What a reader sees, as :class:`~synthmark.text.explicit.Block` s for the label reader."""
+    package, kind = _open(data, path)
+    with package:
+        blocks: list[Block] = _kind_module(kind).blocks(package, path)
+        return blocks
 
 
 def relabel(data: bytes, style: object, mark: Mark | None, *, path: str | None = None) -> bytes:
-    """DOCX: the explicit label as the first (start) or last (end) paragraph of the body. The
-    Unicode mark is not put into Office files (:class:`WatermarkError`)."""
+    """The explicit label (see the module docstring) unless a compliant label already stands at
+    a label position; every other part keeps its bytes. The Unicode mark is not put into Office
+    files (:class:`WatermarkError`)."""
     if mark is not None:
         raise WatermarkError(
             "the invisible text mark is written into plain text, Markdown and HTML only",
@@ -241,25 +213,11 @@ def relabel(data: bytes, style: object, mark: Mark | None, *, path: str | None =
         )
     text_style = style_of(style)
     package, kind = _open(data, path)
+    module = _kind_module(kind)
     with package:
-        if text_style is None or kind not in EXPLICIT_FORMATS:
+        if text_style is None or has_label(module.blocks(package, path)):
             return data
-        if any(p.compliant for p in find_explicit_phrases(text_of(data, path=path))):
-            return data
-        xml = _read(package, "word/document.xml", path)
-        run = (
-            f'<w:p><w:r><w:t xml:space="preserve">{html.escape(label_text(text_style), quote=False)}</w:t></w:r></w:p>'
-        )
-        body = re.search(r"<w:body\b[^>]*>", xml)
-        if body is None:
-            raise CorruptFileError("word/document.xml has no body", path=path, fix="re-save the document")
-        if text_style.position == "start":
-            xml = xml[: body.end()] + run + xml[body.end() :]
-        else:
-            # Before the body's own section properties (which must stay last), else before </w:body>.
-            end = xml.rindex("</w:body>")
-            sect = xml.rfind("<w:sectPr", body.end(), end)
-            last_para = xml.rfind("</w:p>", body.end(), end)
-            at = sect if sect > last_para else end
-            xml = xml[:at] + run + xml[at:]
-        return _rewrite(package, {"word/document.xml": xml}, path)
+        out: bytes = _rewrite(package, module.label(package, text_style, path), path)
+    if hasattr(module, "check_written"):
+        module.check_written(out, text_style, path)
+    return out

@@ -9,7 +9,7 @@ from synthmark.errors import MetadataError
 from synthmark.metadata import Carrier
 from synthmark.payload import Mark
 from synthmark.text._common import decode_text, encode_text, mark_spans, style_of, unmarked
-from synthmark.text.explicit import add_explicit_label
+from synthmark.text.explicit import Block, add_explicit_label, mark_edges, text_blocks
 
 #: Plain text has nowhere to keep a metadata label.
 CARRIES_METADATA = False
@@ -26,6 +26,11 @@ def supports_explicit(data: bytes, *, path: str | None = None) -> bool:
 def text_of(data: bytes, *, path: str | None = None) -> str:
     """The text a reader sees (and the detectors read)."""
     return decode_text(data, path)
+
+
+def explicit_blocks(data: bytes, *, path: str | None = None) -> list[Block]:
+    """The paragraphs (split at blank lines), the first and the last marked as the edges."""
+    return mark_edges(text_blocks(decode_text(data, path)))
 
 
 def read_carriers(data: bytes, *, path: str | None = None) -> list[Carrier]:

@@ -36,7 +36,9 @@ def key_file(tmp_path, key):
         (".md", ["visible", "watermark", "metadata"]),
         (".html", ["visible", "watermark", "metadata"]),
         (".docx", ["visible", "metadata"]),
-        (".pdf", ["metadata"]),
+        (".xlsx", ["visible", "metadata"]),
+        (".pptx", ["visible", "metadata"]),
+        (".pdf", ["visible", "metadata"]),
     ],
 )
 def test_label_and_verify_each_format(tmp_path, key_file, key, suffix, layers):
@@ -52,6 +54,7 @@ def test_label_and_verify_each_format(tmp_path, key_file, key, suffix, layers):
     assert result.exit_code == 0, result.output
     done = json.loads(result.stdout)
     assert done["layers"] == layers
+    assert not any("explicit label not added" in w for w in done["warnings"])
     verified = run("verify", out, "--key", key_file, "--json")
     report = json.loads(verified.stdout)[0]
     assert report["evidence"]["visible"]["found"] == ("visible" in layers)

@@ -9,7 +9,6 @@ import zipfile
 import pytest
 
 from synthmark import text
-from synthmark.aigc import AIGCLabel
 from synthmark.errors import CorruptFileError, InputError, MetadataError, UnsupportedFormatError
 from synthmark.formats import sniff
 
@@ -97,7 +96,8 @@ def test_markdown_readers_accept_other_writers_forms(entry):
     reading = text.read_metadata(doc)
     assert reading.label is not None
     assert (reading.label.label, reading.label.content_producer, reading.label.produce_id) == ("1", "ACME", "a-1")
-    rewritten = text.write_metadata(doc, AIGCLabel.new(PRODUCER, produce_id="b")).decode()
+    # Another producer's label is propagated (producer fields kept), never replaced.
+    rewritten = text.write_metadata(doc, reading.label.with_propagator(PRODUCER, "b")).decode()
     assert rewritten.count("AIGC") == 1 and "other: 2\n" in rewritten and "title: x\n" in rewritten
 
 
@@ -111,7 +111,7 @@ def test_docx_explicit_label_and_text(sample, label):
     assert text.read_text(labeled).endswith("AI生成")
     assert text.find_explicit(labeled)["found"] and not text.find_explicit(sample[".docx"])["found"]
     assert text.relabel_content(labeled, text.TextLabelStyle(position="end"), None)[0] == labeled
-    assert not text.supports_explicit(sample[".pdf"]) and not text.supports_explicit(sample[".xlsx"])
+    assert all(text.supports_explicit(sample[suffix]) for suffix in (".pdf", ".xlsx", ".pptx", ".docx"))
 
 
 def test_html_meta_and_plain_text(sample, label):
