@@ -254,16 +254,85 @@ def find_watermark(source: Source, keys: list[WatermarkKey]) -> AudioWatermarkRe
 
 
 def find_explicit(source: Source) -> dict[str, Any]:
-    """The explicit-label evidence of a file: where the rhythm prompt is, if anywhere."""
-    from synthmark.audio.audible import find_rhythm_prompt
+    """The explicit-label evidence of an audio file: where synthmark's rhythm prompt and its own
+    voice prompts are, if anywhere.
 
-    samples, rate = read_samples(source)
-    matches = find_rhythm_prompt(samples, rate)
+    The file is decoded once; both detectors run on the same samples.
+    :func:`~synthmark.audio.audible.find_voice_prompt` scans the whole recording (several
+    hundred times real time on one core). :func:`~synthmark.audio.audible.find_rhythm_prompt`
+    (about 20x real time) scans all of a recording up to
+    :data:`~synthmark.audio.audible.RHYTHM_FULL_SCAN` (600 s) long, and of a longer one the first
+    and last :data:`~synthmark.audio.audible.RHYTHM_EDGE_SCAN` (120 s), where start and end
+    prompts go; ``rhythm["scanned"]`` gives the spans looked at, in seconds.
+
+    Returns ``found``, ``checked`` (True), ``kind`` (``"rhythm prompt"``, ``"voice prompt"``,
+    ``"rhythm prompt, voice prompt"`` or None), ``where`` (each prompt found, in time order:
+    ``start`` and ``end`` in seconds, ``kind``; a voice prompt also ``prompt`` -- ``"zh"``
+    "人工智能生成" or ``"en"`` "AI generated content" --, ``score`` and ``wording_ok``: whether its
+    words carry both elements GB 45438 asks for, which the English prompt, lacking 生成/合成,
+    does not), ``rhythm`` and ``voice`` (each ``checked``, ``found``, ``scanned``; ``voice`` also
+    ``prompts``, the prompts looked for) and ``foreign_speech`` (not checked: a spoken label other
+    than synthmark's own needs speech recognition).
+    """
+    from synthmark.aigc import check_wording
+    from synthmark.audio.audible import (
+        RHYTHM_EDGE_SCAN,
+        RHYTHM_FULL_SCAN,
+        VOICE_LANGUAGES,
+        find_rhythm_prompt,
+        find_voice_prompt,
+    )
+
+    samples, rate = read_samples(source, lenient=True)  # a damaged file: search what decodes
+    total = len(samples)
+    if total <= RHYTHM_FULL_SCAN * rate:
+        spans = [(0, total)]
+    else:
+        edge = round(RHYTHM_EDGE_SCAN * rate)
+        spans = [(0, edge), (total - edge, total)]
+    where: list[dict[str, Any]] = []
+    for begin, end in spans:
+        for rhythm in find_rhythm_prompt(samples[begin:end], rate):
+            start = rhythm.start + begin / rate
+            where.append(
+                {"start": round(start, 3), "end": round(rhythm.end + begin / rate, 3), "kind": "rhythm prompt"}
+            )
+    rhythm_found = bool(where)
+    languages = tuple(VOICE_LANGUAGES)
+    voices = find_voice_prompt(samples, rate, languages=languages)
+    for voice in voices:
+        where.append(
+            {
+                "start": round(voice.start, 3),
+                "end": round(voice.end, 3),
+                "kind": "voice prompt",
+                "prompt": voice.language,
+                "score": voice.score,
+                "wording_ok": check_wording(voice.text).ok,
+            }
+        )
+    where.sort(key=lambda item: item["start"])
+    kinds = [name for name, hit in (("rhythm prompt", rhythm_found), ("voice prompt", bool(voices))) if hit]
     return {
-        "found": bool(matches),
+        "found": bool(where),
         "checked": True,
-        "kind": "rhythm prompt" if matches else None,
-        "where": [{"start": round(m.start, 3), "end": round(m.end, 3)} for m in matches],
+        "kind": ", ".join(kinds) or None,
+        "where": where,
+        "rhythm": {
+            "checked": True,
+            "found": rhythm_found,
+            "scanned": [[round(a / rate, 3), round(b / rate, 3)] for a, b in spans],
+        },
+        "voice": {
+            "checked": True,
+            "found": bool(voices),
+            "prompts": list(languages),
+            "scanned": [[0.0, round(total / rate, 3)]],
+        },
+        "foreign_speech": {
+            "checked": False,
+            "reason": "spoken labels other than synthmark's own prompts need speech recognition, which is not run",
+        },
     }
 
 
