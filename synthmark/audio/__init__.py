@@ -26,7 +26,7 @@ from synthmark._lazy import lazy_attributes
 from synthmark.aigc import AIGCLabel
 from synthmark.audio import watermark as _watermark
 from synthmark.audio.watermark import AudioWatermarkReport, StreamingEmbedder
-from synthmark.errors import LowCapacityError, MetadataError, WatermarkError, WordingError
+from synthmark.errors import LowCapacityError, MetadataError, RenderError, WatermarkError, WordingError
 from synthmark.keys import WatermarkKey
 from synthmark.metadata import MetadataReading, interpret, write_checked
 from synthmark.payload import Mark
@@ -180,9 +180,11 @@ def relabel_content(
     if mark is not None:
         samples = embed_watermark(samples, info.sample_rate, mark.key, mark.content_id)
     out = _carry_tags(data, encode_audio(samples, info), path)
+    decoded, _ = decode_audio(out, path=path)
+    if style is not None:
+        _check_prompt_reads_back(decoded, info.sample_rate, style, path)
     if mark is not None:
         # Refuse a silent, unreadable mark: read it back from the encoded file.
-        decoded, _ = decode_audio(out, path=path)
         report = detect_watermark(decoded, info.sample_rate, mark.key)
         if not report.found or report.content_id != mark.content_id:
             raise LowCapacityError(
@@ -192,6 +194,38 @@ def relabel_content(
                 fix="label it without --key (the other layers still apply)",
             )
     return out, None
+
+
+def _check_prompt_reads_back(samples: np.ndarray, rate: int, style: AudibleStyle, path: str | None) -> None:
+    """The audible label is reported only when the written file shows it: the prompt's detector
+    must find it where it was placed (a window of the prompt's length, the gap and 1 s around
+    each placement, so the check costs a fraction of a second on any length)."""
+    from synthmark.audio import audible
+
+    if style.kind == "rhythm":
+        length = audible.rhythm_prompt(rate).shape[0] / rate
+    else:
+        length = audible.voice_prompt(rate, language=style.language).shape[0] / rate
+    span, total = length + style.gap + 1.0, samples.shape[0] / rate
+    if isinstance(style.at, str):
+        windows = [(0.0, span)] * (style.at in ("start", "both")) + [(total - span, total)] * (
+            style.at in ("end", "both")
+        )
+    else:
+        windows = [(float(style.at) - 1.0, float(style.at) + span)]
+    for low, high in windows:
+        chunk = samples[round(max(low, 0.0) * rate) : round(min(high, total) * rate)]
+        found = (
+            audible.find_rhythm_prompt(chunk, rate)
+            if style.kind == "rhythm"
+            else audible.find_voice_prompt(chunk, rate, languages=(style.language,))
+        )
+        if not found:
+            raise RenderError(
+                f"the {style.kind} prompt does not read back from the written file near {max(low, 0.0):.1f} s",
+                path=path,
+                fix="this is a synthmark bug: please report it with the file",
+            )
 
 
 def _carry_tags(original: bytes, encoded: bytes, path: str | None) -> bytes:
