@@ -219,6 +219,7 @@ def _verify(
     keys: Sequence[WatermarkKey],
     trust: Sequence[bytes],
     tokenizer: Any = None,
+    explicit_labels: bool = True,
 ) -> Report:
     try:
         fmt = sniff(data, path=path)
@@ -244,7 +245,11 @@ def _verify(
     found_in_metadata = damage.run(lambda: modality.read_provenance_metadata(source))
     if isinstance(found_in_metadata, InputError):
         found_in_metadata = aisource.read(data)
-    explicit = damage.run(lambda: modality.find_explicit(source))
+    explicit = (
+        damage.run(lambda: modality.find_explicit(source))
+        if explicit_labels
+        else {"found": False, "checked": False, "reason": "explicit labels not looked for (explicit_labels=False)"}
+    )
     if isinstance(explicit, InputError):
         visible = damage.unread("visible", explicit)
     else:
@@ -297,6 +302,7 @@ def verify_bytes(
     keys: Sequence[WatermarkKey] = (),
     trust: Sequence[bytes] = (),
     tokenizer: Any = None,
+    explicit_labels: bool = True,
 ) -> Report:
     """Check every label layer of a file's bytes.
 
@@ -305,9 +311,12 @@ def verify_bytes(
     watermark keys to look for (without keys the watermark layer reports ``checked: false``);
     ``trust`` are PEM trust anchors for C2PA signers (offline; without them a good signature
     reads "Valid (untrusted signer)"); ``tokenizer`` (text documents: any callable text -> ids,
-    e.g. :func:`synthmark.text.load_tokenizer`) adds the statistical watermark detector.
+    e.g. :func:`synthmark.text.load_tokenizer`) adds the statistical watermark detector;
+    ``explicit_labels=False`` skips looking for explicit labels (OCR of images and video frames,
+    the audio prompt detectors, document phrases), for throughput: the ``visible`` layer then
+    says ``checked: false``.
     """
-    return _verify(data, None, strict, keys, trust, tokenizer)
+    return _verify(data, None, strict, keys, trust, tokenizer, explicit_labels)
 
 
 def verify_file(
@@ -317,8 +326,9 @@ def verify_file(
     keys: Sequence[WatermarkKey] = (),
     trust: Sequence[bytes] = (),
     tokenizer: Any = None,
+    explicit_labels: bool = True,
 ) -> Report:
     """:func:`verify_bytes` on the file at ``path`` (errors name the file; it is read twice at
     most: once whole, once more by the pixel decoder when a watermark key is given)."""
     name = os.fspath(path)
-    return _verify(read_bytes(name), name, strict, keys, trust, tokenizer)
+    return _verify(read_bytes(name), name, strict, keys, trust, tokenizer, explicit_labels)

@@ -14,6 +14,7 @@ from .conftest import PROVIDER, fixture_bytes, fixture_path
 @pytest.mark.parametrize(
     ("value", "verdict"), [("1", "confirmed"), ("2", "possible"), ("3", "suspected"), ("9", "suspected")]
 )
+@pytest.mark.clause("classify")
 def test_verdict_follows_label_value(value, verdict):
     assert _verify_patched(value).verdict == verdict
 
@@ -158,3 +159,10 @@ def test_formats_synthmark_does_not_decode_still_get_c2pa_and_xmp(fmt, media_typ
     for layer in ("watermark", "visible"):
         assert not report.evidence[layer].checked
         assert report.evidence[layer].details["reason"] == f"synthmark does not decode {media_type} yet"
+
+
+def test_explicit_labels_can_be_left_unlooked_for_and_say_so():
+    report = synthmark.verify_file(fixture_path("gray.png"), explicit_labels=False)
+    visible = report.evidence["visible"]
+    assert not visible.checked and "not looked for" in visible.details["reason"]
+    assert "visible" in report.reasons[0]  # "(not checked: watermark, visible)"

@@ -383,6 +383,11 @@ def label(
     help="Text: the generator's tokenizer (synthmark or Hugging Face tokenizer.json); with --key, "
     "turns on the statistical watermark detector.",
 )
+@click.option(
+    "--no-explicit",
+    is_flag=True,
+    help="Do not look for explicit labels (OCR of images and video frames, audio prompts, document phrases): faster.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array, one object per file.")
 def verify(
     files: tuple[Path, ...],
@@ -390,6 +395,7 @@ def verify(
     key_paths: tuple[Path, ...],
     trust_paths: tuple[Path, ...],
     tokenizer_path: Path | None,
+    no_explicit: bool,
     as_json: bool,
 ) -> None:
     """Report every label layer of FILES (files or folders) and classify each file.
@@ -419,7 +425,9 @@ def verify(
     errors = 0
     for path in _expand(tuple(os.fspath(f) for f in files)):
         try:
-            report = synthmark.verify_file(path, strict=strict, keys=keys, trust=trust, tokenizer=tokenizer)
+            report = synthmark.verify_file(
+                path, strict=strict, keys=keys, trust=trust, tokenizer=tokenizer, explicit_labels=not no_explicit
+            )
             reports.append(report.to_dict())
         except SynthmarkError as exc:
             errors += 1
