@@ -24,12 +24,13 @@ from benchmarks import (  # noqa: E402
     bench_batch,
     bench_c2pa,
     bench_image_label,
+    bench_ocr,
     bench_text,
     bench_video,
     bench_watermark,
 )
 
-BENCHMARKS = ("label", "watermark", "c2pa", "audio", "video", "text", "batch")
+BENCHMARKS = ("label", "watermark", "c2pa", "audio", "video", "text", "batch", "ocr")
 
 
 def main() -> None:
@@ -73,6 +74,8 @@ def main() -> None:
         bench_text.main(quick=args.quick)
     if args.only in (None, "batch"):
         bench_batch.main(quick=args.quick)
+    if args.only in (None, "ocr"):
+        bench_ocr.main(quick=args.quick, repeat=args.repeat or 7)
     print(f"\nall benchmarks: {time.perf_counter() - started:.0f} s")
 
 

@@ -245,10 +245,9 @@ def _verify(
     found_in_metadata = damage.run(lambda: modality.read_provenance_metadata(source))
     if isinstance(found_in_metadata, InputError):
         found_in_metadata = aisource.read(data)
-    explicit = (
-        damage.run(lambda: modality.find_explicit(source))
-        if explicit_labels
-        else {"found": False, "checked": False, "reason": "explicit labels not looked for (explicit_labels=False)"}
+    skipped: dict[str, Any] = {"found": False, "checked": False, "reason": "not looked for (explicit_labels=False)"}
+    explicit: dict[str, Any] | InputError = (
+        damage.run(lambda: modality.find_explicit(source)) if explicit_labels else skipped
     )
     if isinstance(explicit, InputError):
         visible = damage.unread("visible", explicit)

@@ -24,6 +24,7 @@ def codes(problems):
     return {p.code for p in problems}
 
 
+@pytest.mark.clause("annex-e-fields")
 def test_serialize_bare_and_wrapped_compact_in_annex_e_order():
     label = AIGCLabel.from_dict(FULL)
     bare = label.to_json()
@@ -93,11 +94,13 @@ def test_validate_valid_label_strict():
         ({"ContentPropagator": PROVIDER}, "propagator-pair", "PropagateID"),
     ],
 )
+@pytest.mark.clause("charset")
 def test_validate_names_each_problem(change, code, field):
     problems = validate(AIGCLabel.from_dict(FULL | change))
     assert (field, code) in {(p.field, p.code) for p in problems}
 
 
+@pytest.mark.clause("provider-code")
 def test_strict_checks_provider_code_shape_and_checksum():
     shape = validate(AIGCLabel.from_dict(FULL | {"ContentProducer": "ACME"}), strict=True)
     assert codes(shape) == {"provider-code"}
@@ -122,6 +125,7 @@ def test_from_dict_rejects_unknown_fields():
 
 
 @pytest.mark.parametrize("extension", ["00000", "10000", "1A2B3", "20001"])
+@pytest.mark.clause("provider-code")
 def test_provider_code_extension_unused_or_service_type_and_app_code(extension):
     code = PROVIDER[:22] + extension
     assert validate(AIGCLabel.new(code), strict=True) == []
@@ -133,12 +137,14 @@ def test_provider_code_extension_rejects_other_shapes(extension):
     assert "provider-code" in {p.code for p in validate(AIGCLabel.new(code), strict=True)}
 
 
+@pytest.mark.clause("charset")
 def test_the_escaped_quote_is_allowed_backslash_is_not():
     quoted = AIGCLabel.new(PROVIDER, produce_id='say"hi"')
     assert validate(quoted) == [] and '"ProduceID":"say\\"hi\\""' in quoted.to_json()
     assert {p.code for p in validate(AIGCLabel.new(PROVIDER, produce_id="a\\b"))} == {"charset"}
 
 
+@pytest.mark.clause("first-write")
 def test_first_write_fills_the_propagator_fields_by_default():
     made = AIGCLabel.new(PROVIDER, produce_id="first")
     assert (made.content_propagator, made.propagate_id) == (PROVIDER, "first")
@@ -146,6 +152,7 @@ def test_first_write_fills_the_propagator_fields_by_default():
     assert (empty.content_propagator, empty.propagate_id) == ("", "")
 
 
+@pytest.mark.clause("annex-e-fields")
 def test_round_trip_with_all_seven_fields_non_empty():
     full = AIGCLabel("2", PROVIDER, "pid-1", "rc1", PROVIDER[:22] + "20001", "prop-9", "rc2")
     assert all(full.to_dict().values())
@@ -155,6 +162,7 @@ def test_round_trip_with_all_seven_fields_non_empty():
     assert AIGCLabel.from_dict(full.to_dict()) == full
 
 
+@pytest.mark.clause("no-alteration")
 def test_checked_keeps_another_producers_fields_as_found():
     theirs = AIGCLabel("1", "腾讯云", "图片-1")
     ours = theirs.with_propagator(PROVIDER, "post-1")
@@ -190,5 +198,6 @@ def test_new_label_and_propagator():
         ("AI生成 / AI-generated", True),
     ],
 )
+@pytest.mark.clause("wording")
 def test_check_wording(text, ok):
     assert check_wording(text).ok is ok

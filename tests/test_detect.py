@@ -45,8 +45,8 @@ def test_unlabeled_file_is_none_and_unchecked_layers_say_so():
     doc = report.to_dict()
     assert list(doc["evidence"]) == list(LAYERS)
     assert doc["evidence"]["metadata"] == doc["evidence"]["metadata"] | {"found": False, "checked": True}
-    for layer in ("watermark", "visible"):
-        assert doc["evidence"][layer]["found"] is False and doc["evidence"][layer]["checked"] is False
+    assert doc["evidence"]["watermark"]["found"] is False and doc["evidence"]["watermark"]["checked"] is False
+    assert doc["evidence"]["visible"]["found"] is False and doc["evidence"]["visible"]["checked"] is True
     assert doc["evidence"]["c2pa"]["found"] is False and doc["evidence"]["c2pa"]["checked"] is True
 
 
@@ -137,7 +137,7 @@ def test_reasons_name_the_layer_that_set_the_verdict():
     assert confirmed.reasons[0] == "metadata label (xmp) says Label 1: AI-generated"
     none = synthmark.verify_file(fixture_path("gray.png"))
     assert len(none.reasons) == 1 and none.reasons[0].startswith("no label or trace of AI generation found")
-    assert "(not checked: watermark" in none.reasons[0]
+    assert "(not checked: watermark)" in none.reasons[0]
 
 
 @pytest.mark.parametrize(("fmt", "media_type"), [("GIF", "image/gif"), ("TIFF", "image/tiff")])

@@ -44,6 +44,7 @@ def _xmp_values(packet: str) -> list[str]:
 
 
 @pytest.mark.parametrize("name", ["landscape.jpg", "alpha.png", "photo.webp"])
+@pytest.mark.clause("carriers")
 def test_image_xmp_has_the_tc260_namespace_and_the_bare_object(name):
     out = image.write_metadata(fixture_bytes(name), FULL)
     packet = out.decode("latin-1")
@@ -67,6 +68,7 @@ def _exiftool(path: Path, *tags: str) -> dict[str, str]:
 
 @needs_exiftool
 @pytest.mark.parametrize("name", ["landscape.jpg", "alpha.png", "photo.webp"])
+@pytest.mark.clause("carriers")
 def test_exiftool_reads_the_label_by_its_namespace(name, tmp_path):
     path = tmp_path / name
     path.write_bytes(image.write_metadata(fixture_bytes(name), FULL))
@@ -74,6 +76,7 @@ def test_exiftool_reads_the_label_by_its_namespace(name, tmp_path):
 
 
 @needs_exiftool
+@pytest.mark.clause("carriers")
 def test_exiftool_reads_a_kept_copy_in_exif_usercomment_wrapped(tmp_path):
     source = tmp_path / "in.jpg"
     source.write_bytes(fixture_bytes("landscape.jpg"))
@@ -104,6 +107,7 @@ def _encode(fmt: str, codec: str, rate: int = 44100) -> bytes:
     return buffer.getvalue()
 
 
+@pytest.mark.clause("carriers")
 def test_mp3_txxx_aigc_read_by_mutagen():
     out = audio.write_metadata(_encode("mp3", "libmp3lame"), FULL)
     frames = mutagen.id3.ID3(io.BytesIO(out)).getall("TXXX:AIGC")
@@ -139,6 +143,7 @@ def _riff_chunks(data: bytes) -> dict[bytes, bytes]:
     return found
 
 
+@pytest.mark.clause("carriers")
 def test_wav_chunk_named_aigc_holds_the_bare_object():
     out = audio.write_metadata(_encode("wav", "pcm_s16le"), FULL)
     assert _riff_chunks(out)[b"AIGC"].rstrip(b"\0").decode() == BARE
@@ -148,6 +153,7 @@ def test_wav_chunk_named_aigc_holds_the_bare_object():
 
 
 @pytest.mark.parametrize("name", ["kenburns_meadow.mp4", "kenburns_clock.mkv", "kenburns_bird.webm"])
+@pytest.mark.clause("carriers")
 def test_video_container_tag_read_by_ffmpeg(name):
     data = (ROOT / "fixtures" / "video" / name).read_bytes()
     out = video.write_metadata(data, FULL)
@@ -159,6 +165,7 @@ def test_video_container_tag_read_by_ffmpeg(name):
 # --- documents -----------------------------------------------------------------------------------
 
 
+@pytest.mark.clause("carriers")
 def test_pdf_document_info_key_read_by_pypdf():
     from pypdf import PdfReader
 
@@ -167,6 +174,7 @@ def test_pdf_document_info_key_read_by_pypdf():
 
 
 @pytest.mark.parametrize("name", ["sample.docx", "sample.xlsx", "sample.pptx"])
+@pytest.mark.clause("carriers")
 def test_office_custom_property_read_from_the_package(name):
     out = text.write_metadata((ROOT / "fixtures" / "text" / name).read_bytes(), FULL)
     with zipfile.ZipFile(io.BytesIO(out)) as package:

@@ -132,6 +132,7 @@ def test_label_bytes_in_memory(label):
 # --- labels that are right by law (issue 13) --------------------------------------------------
 
 
+@pytest.mark.clause("no-alteration")
 def test_another_producers_label_is_refused_and_the_file_left_alone(label, tmp_path):
     from synthmark.errors import ForeignLabelError
 
@@ -167,6 +168,7 @@ def test_an_output_name_of_another_format_is_refused(label, tmp_path):
     synthmark.label_file(fixture_path("landscape.jpg"), tmp_path / "photo.jpeg", label)  # same format
 
 
+@pytest.mark.clause("omission-log")
 def test_art9_omission_is_recorded_durably_before_the_file_is_written(label, tmp_path):
     from synthmark.omissions import OmissionLog
 

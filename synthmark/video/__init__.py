@@ -21,7 +21,7 @@ import os
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 import numpy as np
 
@@ -39,7 +39,9 @@ if TYPE_CHECKING:
     from synthmark.video.watermark import FrameWatermarker, VideoWatermarkReport
 
 __all__ = [
+    "LATER_SAMPLES",
     "MIN_OPENING_SECONDS",
+    "OPENING_SAMPLES",
     "FrameWatermarker",
     "Mark",
     "VideoLabelStyle",
@@ -151,10 +153,75 @@ def find_watermark(
         return second if second.found or second.pilot_z > first.pilot_z else first
 
 
-def find_explicit(source: Source) -> dict[str, Any]:
-    """The explicit-label evidence of a video: not looked for (visible text is not read back
-    from frames in this version; no OCR)."""
-    return {"found": False, "checked": False, "reason": "visible labels in video frames are not read back (no OCR)"}
+#: Times sampled for the opening label (GB 45438: the opening frames, >= 2 s), seconds.
+OPENING_SAMPLES = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5)
+#: Later samples, as fractions of the duration (a persistent or mid-video label).
+LATER_SAMPLES = (0.25, 0.5, 0.75)
+
+
+def find_explicit(source: Source, *, scan: Literal["edges", "full"] = "edges") -> dict[str, Any]:
+    """The explicit-label evidence of a video: label text read by OCR in sampled frames.
+
+    Frames are taken at :data:`OPENING_SAMPLES` seconds and at :data:`LATER_SAMPLES` of the
+    duration (seeking; one frame in memory at a time), turned as the video is displayed, and
+    read with the same call as images (:func:`synthmark.ocr.read_labels`, ``scan`` as there).
+
+    Returns ``found``, ``checked`` (True), ``kind`` (``"text"`` or None), ``scan``, ``labels``
+    (each label's :meth:`~synthmark.ocr.VisibleLabel.to_dict` plus ``t``, the frame's time in
+    seconds), ``times`` (the frame times read), ``seen_from`` / ``seen_until`` (the first frame
+    time with a label and the last of the unbroken run of sampled frames from there, seconds,
+    or None), ``opening_ok`` (a label in the first presented frame and in every opening sample
+    through 2 s after it -- the whole clip when it is shorter) and ``limited``.
+    """
+    from synthmark.ocr import read_labels
+    from synthmark.video._io import iter_frames, probe
+    from synthmark.video.labeler import MIN_OPENING_SECONDS
+
+    with _as_path(source) as path:
+        info = probe(path)
+        duration = info.duration or 0.0
+        step = 1.0 / float(info.fps or 25)
+        # The opening must reach 2 s, or the last frame of a shorter clip.
+        reach = max(0.0, min(MIN_OPENING_SECONDS, duration - step))
+        times = sorted(
+            {t for t in OPENING_SAMPLES if t < max(duration, step)}
+            | {round(reach, 3)}
+            | {round(f * duration, 3) for f in LATER_SAMPLES}
+        )
+        turns = (info.rotation // 90) % 4
+        sampled: list[tuple[float, bool]] = []
+        labels: list[dict[str, Any]] = []
+        limited = False
+        for frame in iter_frames(path, times=times):
+            if sampled and frame.time <= sampled[-1][0]:
+                continue  # two asked times fell on one frame
+            reading = read_labels(np.ascontiguousarray(np.rot90(frame.image, turns)), scan=scan)
+            limited |= reading.limited
+            sampled.append((frame.time, bool(reading.labels)))
+            labels += [{**label.to_dict(), "t": round(frame.time, 3)} for label in reading.labels]
+    seen_from = seen_until = None
+    for t, seen in sampled:
+        if seen and seen_from is None:
+            seen_from = seen_until = t
+        elif seen_from is not None:
+            if not seen:
+                break
+            seen_until = t
+    start = sampled[0][0] if sampled else 0.0
+    opening = [seen for t, seen in sampled if t - start <= MIN_OPENING_SECONDS + step / 2]
+    reaches = any(t - start >= reach - step for t, _ in sampled)
+    return {
+        "found": bool(labels),
+        "checked": True,
+        "kind": "text" if labels else None,
+        "scan": scan,
+        "labels": labels,
+        "times": [round(t, 3) for t, _ in sampled],
+        "seen_from": None if seen_from is None else round(seen_from, 3),
+        "seen_until": None if seen_until is None else round(seen_until, 3),
+        "opening_ok": bool(opening) and all(opening) and reaches,
+        "limited": limited,
+    }
 
 
 class _as_path:

@@ -67,6 +67,7 @@ def _codec(samples: np.ndarray, rate: int, fmt: str, codec: str) -> np.ndarray:
 @pytest.mark.parametrize(
     ("rate", "unit", "frequency"), [(48000, DEFAULT_UNIT, DEFAULT_FREQUENCY), (16000, 0.08, 800.0)]
 )
+@pytest.mark.clause("audio-explicit")
 def test_rhythm_lengths_and_timing(rate: int, unit: float, frequency: float) -> None:
     prompt = rhythm_prompt(rate, unit=unit, frequency=frequency)
     assert prompt.dtype == np.float32 and prompt.shape == (round(9 * unit * rate), 1)
@@ -101,6 +102,7 @@ def test_rhythm_rejects_bad_options(options: dict[str, float]) -> None:
         rhythm_prompt(48000, **options)  # type: ignore[arg-type]
 
 
+@pytest.mark.clause("audio-explicit")
 def test_voice_prompts() -> None:
     zh16, zh48 = voice_prompt(16000), voice_prompt(48000, channels=2)
     en16 = voice_prompt(16000, language="en")
@@ -275,6 +277,7 @@ def _check(found: list[RhythmMatch], start: float, unit: float, frequency: float
 
 
 @pytest.mark.parametrize("codec", ["mp3", "aac"])
+@pytest.mark.clause("audio-explicit")
 def test_detector_survives_lossy_coding(speech: tuple[np.ndarray, int], codec: str) -> None:
     samples, rate = speech
     labeled = add_audible_label(samples, rate, at=0.7)
@@ -345,6 +348,7 @@ def test_detector_silent_on_voice_prompts_and_noise(language: str) -> None:
     assert find_rhythm_prompt(np.zeros(16000, np.int16), 16000) == []
 
 
+@pytest.mark.clause("wording")
 def test_an_english_only_voice_label_is_refused():
     from synthmark.audio import AudibleStyle
     from synthmark.errors import WordingError

@@ -54,6 +54,7 @@ def _excerpt(samples: np.ndarray, rate: int, start_seconds: float) -> np.ndarray
 
 @pytest.mark.parametrize("name", CLAIMED)
 @pytest.mark.parametrize("clip", ["music", "speech"])
+@pytest.mark.clause("watermark-robustness")
 def test_survives_in_a_10s_excerpt(request, clip, name):
     _, rate, marked = request.getfixturevalue(clip)
     part = marked[: 14 * rate]  # transform 14 s, then look at a 10 s window inside it

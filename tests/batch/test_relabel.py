@@ -97,6 +97,7 @@ CLASSES = {
 
 
 @pytest.mark.parametrize("source", sorted(CLASSES))
+@pytest.mark.clause("classify")
 def test_each_art6_case_is_classified(propagated, source):
     _, ledger, _ = propagated
     row = ledger[source]
@@ -111,6 +112,7 @@ def test_summary_counts_every_file(propagated):
     assert summary.actions == {"propagated": 8, "copied": 3}
 
 
+@pytest.mark.clause("no-alteration")
 def test_propagator_fields_written_and_producer_fields_kept(propagated, pki):
     dest, ledger, _ = propagated
     for source, expected_label in (("confirmed/label1.jpg", "1"), ("confirmed/label2.png", "2")):
@@ -128,13 +130,22 @@ def test_propagator_fields_written_and_producer_fields_kept(propagated, pki):
         assert ledger[source]["c2pa_out"] == "signed"
 
 
+@pytest.mark.clause("notice")
 def test_notice_where_the_class_needs_it(propagated):
-    _, ledger, _ = propagated
-    # Class 1 images: the producer's explicit label is its duty (images' visible layer is not
-    # read), so only the metadata (and C2PA) go in; classes 2 and 3 get the platform's notice.
-    assert ledger["confirmed/label1.jpg"]["layers"] == "metadata,c2pa"
+    dest, ledger, _ = propagated
+    # Every image's visible layer is read (OCR): a class 1 image that shows no label, and every
+    # class 2 and 3 file, gets the platform's notice, in the reader's language per class.
+    assert ledger["confirmed/label1.jpg"]["layers"] == "visible,metadata,c2pa"
     assert ledger["confirmed/label2.png"]["layers"] == "visible,metadata,c2pa"
     assert ledger["declared/by-path.jpg"]["layers"] == "visible,metadata,c2pa"
+    from synthmark import verify_file
+
+    def notice(rel: str) -> str:
+        return " ".join(label["text"] for label in verify_file(dest / rel).evidence["visible"].details["labels"])
+
+    assert "可能为AI生成" in notice("declared/by-path.jpg")  # class 2: possibly
+    assert "疑似AI生成" in notice("traces/watermark.jpg")  # class 3: suspected
+    assert "AI生成" in notice("confirmed/label1.jpg") and "疑似" not in notice("confirmed/label1.jpg")
     # The Markdown already shows a compliant phrase: not added twice.
     assert "visible" not in str(ledger["traces/phrase.md"]["layers"])
 
@@ -364,6 +375,7 @@ def test_a_rerun_with_other_options_redoes_the_files_and_leaves_nothing_stale(tm
     assert relabel(src, dest, propagator=other, jobs=1).skipped == 2  # same options: nothing redone
 
 
+@pytest.mark.clause("no-alteration")
 def test_non_conforming_real_world_labels_are_propagated_as_found(tmp_path):
     """Labels whose producer is a company name or whose ProduceID holds Chinese characters
     (fixtures/foreign/labels-nonconforming, shaped like Doubao, MiniMax and Tencent files) are

@@ -53,8 +53,9 @@ def test_label_then_verify_json_shows_exactly_the_fields_given(tmp_path):
     assert report["file"] == str(out) and report["media_type"] == "image/jpeg"
     assert report["verdict"] == "confirmed" and report["label"] == expected
     assert report["evidence"]["metadata"]["found"] is True and report["evidence"]["metadata"]["carrier"] == "xmp"
-    for layer in ("watermark", "visible"):  # no key given; visible labels are not read yet
-        assert report["evidence"][layer] == report["evidence"][layer] | {"found": False, "checked": False}
+    assert report["evidence"]["watermark"] == report["evidence"]["watermark"] | {"found": False, "checked": False}
+    (drawn,) = report["evidence"]["visible"]["labels"]  # read back by OCR where it was drawn
+    assert drawn["position"] == "bottom-right" and drawn["meets_5_2"] and drawn["wording_ok"]
     assert report["evidence"]["c2pa"] == report["evidence"]["c2pa"] | {"found": False, "checked": True}
 
 
@@ -216,16 +217,28 @@ def test_label_with_key_then_verify_and_strip_metadata(tmp_path, key_file):
     (report,) = json.loads(result.output)
     assert result.exit_code == 0 and report["verdict"] == "suspected" and report["label"] is None
     assert report["evidence"]["watermark"]["found"] is True
-    # Without the key nothing can be seen, and the file counts as unlabeled.
+    # Without the key the watermark cannot be seen, but the visible label still can (OCR).
     result = run("verify", str(stripped), "--json")
-    assert result.exit_code == 1 and json.loads(result.output)[0]["evidence"]["watermark"]["checked"] is False
+    (report,) = json.loads(result.output)
+    assert result.exit_code == 0 and report["verdict"] == "suspected"
+    assert report["evidence"]["watermark"]["checked"] is False and report["evidence"]["visible"]["found"] is True
     human = run("verify", str(out), "--key", str(key_file)).output
     assert "matches the metadata label" in human
 
 
 def test_verify_with_wrong_key_and_bad_key_file(tmp_path, key_file):
-    out = tmp_path / "m.png"
-    run("label", str(fixture_path("portrait.jpg")), "-o", str(out), "--no-metadata", "--key", str(key_file))
+    out = tmp_path / "m.jpg"
+    labeled = run(
+        "label",
+        str(fixture_path("portrait.jpg")),
+        "-o",
+        str(out),
+        "--no-metadata",
+        "--no-visible",
+        "--key",
+        str(key_file),
+    )
+    assert labeled.exit_code == 0, labeled.output
     other = tmp_path / "other.key"
     run("keygen", "-o", str(other))
     result = run("verify", str(out), "--key", str(other), "--json")

@@ -116,6 +116,7 @@ def _tiff_with_user_comment(text: str) -> bytes:
     return b"II*\0" + struct.pack("<I", 8) + ifd0 + exif_ifd + comment
 
 
+@pytest.mark.clause("one-label")
 def test_exif_usercomment_is_read_and_kept_in_step(label):
     wrapped = AIGCLabel.new(label.content_producer, produce_id="old").to_json(wrapped=True)
     exif = _tiff_with_user_comment(wrapped)
@@ -143,6 +144,7 @@ def _png_with_chunk(data: bytes, chunk: _png.Chunk) -> bytes:
 
 
 @pytest.mark.parametrize("kind", ["tEXt", "zTXt", "iTXt"])
+@pytest.mark.clause("carriers")
 def test_png_text_aigc_is_read_and_kept_in_step(kind, label):
     old = AIGCLabel.new(label.content_producer, produce_id="old")
     body = old.to_json().encode()
@@ -160,6 +162,7 @@ def test_png_text_aigc_is_read_and_kept_in_step(kind, label):
     assert forms == {"xmp": "bare", "png-text": "wrapped"}  # bare in XMP, wrapped in tEXt AIGC
 
 
+@pytest.mark.clause("no-alteration")
 def test_another_producers_label_is_never_replaced_only_propagated(label):
     from synthmark.errors import ForeignLabelError
 
@@ -172,6 +175,7 @@ def test_another_producers_label_is_never_replaced_only_propagated(label):
     assert image.read_metadata(out).label == propagated
 
 
+@pytest.mark.clause("charset")
 def test_a_non_conforming_producer_label_is_propagated_as_found(label):
     from synthmark import xmp
 

@@ -43,6 +43,7 @@ def first_line_height(before: np.ndarray, after: np.ndarray) -> int:
     [(64, 64), (96, 64), (256, 256), (385, 256), (1920, 1080), (1080, 1920), (3000, 400), (400, 3000), (7680, 4320)],
     ids=lambda s: f"{s[0]}x{s[1]}",
 )
+@pytest.mark.clause("image-explicit")
 def test_text_height_at_least_5_percent_of_shortest_side(size):
     before = photo(size)
     after = add_visible_label(before, plate="dark")
@@ -65,6 +66,7 @@ def test_two_lines_both_tall_enough(size):
 
 
 @pytest.mark.parametrize("position", POSITIONS)
+@pytest.mark.clause("image-explicit")
 def test_positions_sit_on_their_edge_or_corner(position):
     before = photo((800, 600))
     top, bottom, left, right = changed_box(before, add_visible_label(before, position=position))
@@ -85,6 +87,7 @@ def test_positions_sit_on_their_edge_or_corner(position):
 
 
 @pytest.mark.parametrize("seed", range(6))
+@pytest.mark.clause("image-explicit")
 def test_contrast_is_legible_on_any_background(seed):
     """Text vs plate contrast ratio (WCAG) >= 8.5:1, as the README states, on random, flat, black
     and white backgrounds."""
@@ -200,6 +203,7 @@ def test_custom_font_is_used(tmp_path):
 
 
 @pytest.mark.parametrize("text", ["AI", "Generated", "生成"])
+@pytest.mark.clause("wording")
 def test_wording_rule_enforced(text):
     with pytest.raises(WordingError):
         add_visible_label(photo((400, 300)), text=text)

@@ -55,6 +55,7 @@ CLAIMED = [name for name in IMAGE_SUITE if name != "crop384"]
 
 @pytest.mark.parametrize("name", CLAIMED)
 @pytest.mark.parametrize("photo", ["photo1080p", "portrait"])
+@pytest.mark.clause("watermark-robustness")
 def test_survives_transformation(marked, photo, name):
     _, out = marked[photo]
     attacked = IMAGE_SUITE[name](out, np.random.default_rng(0))
@@ -62,6 +63,7 @@ def test_survives_transformation(marked, photo, name):
     assert report.found and report.content_id == CID, f"{name}: pilot z {report.pilot_z:.1f}"
 
 
+@pytest.mark.clause("watermark-robustness")
 def test_crop384_window_of_a_1080p_photo(marked):
     _, out = marked["photo1080p"]
     for seed in range(3):

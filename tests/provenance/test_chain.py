@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from synthmark.aisource import IPTC_DIGITAL_SOURCE_TYPE
 from synthmark.provenance import MAX_CHAIN_DEPTH, MAX_MANIFESTS
 from synthmark.provenance._manifest import report_from_store
@@ -37,6 +39,7 @@ def _store(manifests, active):
     return {"active_manifest": active, "manifests": {m["label"]: m for m in manifests}}
 
 
+@pytest.mark.clause("c2pa")
 def test_ai_declared_only_in_the_parent_is_found_chatgpt_shape():
     store = _store(
         [

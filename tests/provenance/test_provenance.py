@@ -138,6 +138,7 @@ def test_every_supported_media_type_has_a_sample() -> None:
 
 
 @pytest.mark.parametrize("media_type", sorted(SUPPORTED_MEDIA_TYPES))
+@pytest.mark.clause("c2pa")
 def test_every_supported_type_signs_reads_back_and_detects_tampering(
     media_type: str, signer: Signer, root: bytes
 ) -> None:
@@ -250,6 +251,7 @@ def _resaved(data: bytes) -> bytes:
     return out.getvalue()
 
 
+@pytest.mark.clause("c2pa")
 def test_relabel_chain_records_a_valid_parent(signer: Signer, signed_jpeg: bytes, root: bytes) -> None:
     child = provenance.sign(_resaved(signed_jpeg), "image/jpeg", signer, label=LABEL, parent=signed_jpeg)
     report = provenance.read(child, "image/jpeg", trust_anchors=[root])

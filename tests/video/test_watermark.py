@@ -64,6 +64,7 @@ def test_survives(marked: Path, tmp_path: Path, name: str) -> None:
     assert report.found and report.content_id == CID, f"{name}: pilot z {report.pilot_z:.1f}"
 
 
+@pytest.mark.clause("watermark-robustness")
 def test_any_5s_segment_from_a_few_frames(marked: Path) -> None:
     frames = [f.image for f in iter_frames(marked, times=[3.2, 4.0, 4.9, 5.6])]
     report = video.detect_watermark(frames, KEY)
