@@ -205,3 +205,16 @@ def test_art9_omission_is_recorded_durably_before_the_file_is_written(label, tmp
     with OmissionLog(log_path) as log:
         synthmark.label_file(fixture_path("landscape.jpg"), tmp_path / "y.jpg", label, omission_log=log)
         assert len(list(log)) == 1
+
+
+def test_a_visible_label_lost_in_encoding_is_an_error_not_a_layer(label, tmp_path, monkeypatch):
+    """The visible layer is reported only when the written file shows it: an encoder that drops
+    the label (simulated: it returns the unlabeled original) makes labeling fail, writing nothing."""
+    from synthmark.errors import RenderError
+    from synthmark.image import _jpeg
+
+    monkeypatch.setattr(_jpeg, "reencode", lambda original, *args, **kwargs: original)
+    out = tmp_path / "lost.jpg"
+    with pytest.raises(RenderError, match="does not read back"):
+        synthmark.label_file(fixture_path("landscape.jpg"), out, label)
+    assert not out.exists()

@@ -25,7 +25,7 @@ from PIL import Image, ImageFile
 
 from synthmark._lazy import lazy_attributes
 from synthmark.aigc import AIGCLabel
-from synthmark.errors import CorruptFileError, LowCapacityError, TooLargeError, WatermarkError
+from synthmark.errors import CorruptFileError, LowCapacityError, RenderError, TooLargeError, WatermarkError
 from synthmark.formats import MAX_IMAGE_PIXELS, Format, load_source, sniff_modality
 from synthmark.image.visible import (
     DEFAULT_HEIGHT,
@@ -225,6 +225,7 @@ def relabel_pixels(
     orientation = source.getexif().get(0x0112, 1) if fmt.name == "jpeg" else 1
     upright, back = _UPRIGHT.get(orientation, (None, None))
     shown = source.transpose(upright) if upright is not None else source
+    before = shown.copy() if style is not None else shown  # draw_label may draw in place
     if style is not None:
         drawn, placement = draw_label(shown, style, owned=True)
         shown = cast(Image.Image, drawn)  # a Pillow image in, a Pillow image out
@@ -239,7 +240,32 @@ def relabel_pixels(
         out = codec.reencode(data, labeled, path=path)
     if mark is not None:
         _check_mark_reads_back(out, mark, path)
+    if placement is not None:
+        _check_label_reads_back(out, before, shown, placement, path)
     return out, placement
+
+
+def _check_label_reads_back(
+    data: bytes, before: Image.Image, drawn: Image.Image, box: LabelPlacement, path: str | None
+) -> None:
+    """The visible layer is reported only when the written file shows the label: in the
+    decoded output, the label's box must match the drawn label far better than the unlabeled
+    picture (mean absolute difference under a quarter of the label's own change), so an encoder
+    that lost or smeared it is caught. Costs one decode, no OCR."""
+    crop = (box.left, box.top, box.left + box.width, box.top + box.height)
+
+    def region(image: Image.Image) -> np.ndarray:
+        return np.asarray(image.convert("RGB").crop(crop), dtype=np.float32)
+
+    written = region(Image.fromarray(upright_pixels(data)).convert("RGB"))
+    label, under = region(drawn), region(before)
+    change = float(np.mean(np.abs(label - under)))
+    if written.shape != label.shape or float(np.mean(np.abs(written - label))) > 0.25 * change:
+        raise RenderError(
+            "the visible label does not read back from the written file where it was drawn",
+            path=path,
+            fix="this is a synthmark bug: please report it with the file",
+        )
 
 
 def _check_mark_reads_back(data: bytes, mark: Mark, path: str | None) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from synthmark.errors import CorruptFileError, LabelError, WatermarkError
 from synthmark.payload import Mark
 from synthmark.text.explicit import TextLabelStyle
-from synthmark.text.unicode_mark import embed_unicode_mark, strip_marks
+from synthmark.text.unicode_mark import _strip_marks, embed_unicode_mark
 
 __all__ = ["decode_text", "encode_text", "mark_spans"]
 
@@ -38,7 +38,7 @@ def mark_spans(text: str, mark: Mark, spans: Sequence[tuple[int, int]] | None, p
 
 def unmarked(text: str) -> str:
     """``text`` without earlier copies of the Unicode mark (re-marking replaces, never adds)."""
-    return strip_marks(text)
+    return _strip_marks(text)
 
 
 def style_of(style: object) -> TextLabelStyle | None:

@@ -38,7 +38,7 @@ and copying through HTML keep it.
 >>> from synthmark.keys import WatermarkKey
 >>> key = WatermarkKey(bytes(range(32)))
 >>> marked = embed_unicode_mark("One. Two! Three? Four.", key, 0x0123456789ABCDEF)
->>> strip_marks(marked) == "One. Two! Three? Four."
+>>> _strip_marks(marked) == "One. Two! Three? Four."
 True
 >>> detect_unicode_mark(marked, key).payload_hex
 '0123456789abcdef'
@@ -63,7 +63,6 @@ __all__ = [
     "UnicodeMarkReport",
     "detect_unicode_mark",
     "embed_unicode_mark",
-    "strip_marks",
 ]
 
 _VERSION_BITS = 4
@@ -206,10 +205,10 @@ def _read_copy(chars: str, key: WatermarkKey, scramble: np.ndarray) -> int | Non
     return None
 
 
-def strip_marks(text: str) -> str:
-    """``text`` without any variation-selector run of a copy's length or longer (what the
-    ``strip-invisible`` transformation and any sanitiser do; used to check that the visible
-    characters are unchanged)."""
+def _strip_marks(text: str) -> str:
+    """``text`` without any variation-selector run of a copy's length or longer: used inside
+    synthmark to compare visible characters and to replace its own earlier copies. Private on
+    purpose: synthmark offers no tool that strips labels (art. 10 of the Measures)."""
     return _RUN.sub("", text) if _LEAD in text else text
 
 
@@ -228,16 +227,20 @@ def embed_unicode_mark(
     ``every`` = 2 (default) puts a complete copy in every two consecutive sentences, so any
     excerpt of three whole sentences carries one; 1 doubles the density. ``allowed`` limits
     the copies to these ``(start, end)`` character spans (prose outside code and markup).
-    Marks already in the text are replaced, so re-marking never accumulates copies. The
-    visible characters are unchanged: ``strip_marks(result) == strip_marks(text)``.
-    Raises :class:`WatermarkError` for a text with nowhere to put a copy.
+    Marks made with the same ``key`` are replaced, so re-marking never accumulates copies; a
+    text carrying marks that do not read with ``key`` (another producer's) is refused, never
+    overwritten. The visible characters are unchanged. Raises :class:`WatermarkError` for a
+    text with nowhere to put a copy or with a foreign mark.
     """
     if every < 1:
         raise WatermarkError(f"every must be >= 1, got {every}", fix="pass every=1 or more")
     if _LEAD in text:
-        if allowed is not None:
-            raise WatermarkError("the text already carries invisible marks", fix="strip_marks() it first")
-        text = strip_marks(text)
+        if allowed is not None or not detect_unicode_mark(text, key).found:
+            raise WatermarkError(
+                "the text already carries an invisible mark this key does not read (another producer's)",
+                fix="label it without the watermark (synthmark never replaces another producer's mark)",
+            )
+        text = _strip_marks(text)
     copy = _copy(key, content_id)
     data = text.encode("utf-8", "surrogatepass")
     ends = _sentence_ends(data)

@@ -49,7 +49,6 @@ __all__ = [
     "evaluate_text",
     "evaluate_text_file",
     "sentences",
-    "strip_invisible",
 ]
 
 #: A text transformation: ``(text, rng) -> text``.
@@ -89,8 +88,9 @@ def excerpt(text: str, rng: np.random.Generator) -> str:
     return text[start : start + half]
 
 
-def strip_invisible(text: str, rng: np.random.Generator | None = None) -> str:
-    """The text without zero-width characters and variation selectors."""
+def _strip_invisible(text: str, rng: np.random.Generator | None = None) -> str:
+    """The text without zero-width characters and variation selectors: an attack of the suite,
+    applied in memory only, never offered as a tool (art. 10)."""
     return _INVISIBLE.sub("", text)
 
 
@@ -127,7 +127,7 @@ def embed_in(filler: str, factor: int = EMBED_FACTOR) -> TextTransform:
     """The ``embed`` transformation with ``filler`` as the unmarked text (repeated if short)."""
 
     def embed(text: str, rng: np.random.Generator) -> str:
-        source = filler or strip_invisible(text) or " "
+        source = filler or _strip_invisible(text) or " "
         needed = factor * len(text)
         around = (source * (needed // len(source) + 1))[:needed]
         # Cut at a space so no word is split.
@@ -178,7 +178,7 @@ TEXT_SUITE: dict[str, TextTransform] = {
     "nfkc": nfkc,
     "whitespace": whitespace,
     "excerpt": excerpt,
-    "strip-invisible": strip_invisible,
+    "strip-invisible": _strip_invisible,
     "substitute20": substitute20,
     "embed": _embed_self,
     "excerpt3": excerpt3,
@@ -219,7 +219,7 @@ def evaluate_text(
     ``payload`` is found with ``key``, the bit accuracy of the best candidate, and the copies
     found (in the report's ``pilot_z`` column). ``extra["visible_unchanged"]`` says whether the
     marked text shows the same characters as ``original``."""
-    from synthmark.text.unicode_mark import detect_unicode_mark, strip_marks
+    from synthmark.text.unicode_mark import _strip_marks, detect_unicode_mark
     from synthmark.transforms.report import RobustnessReport, _outcome
 
     outcomes = []
@@ -229,7 +229,7 @@ def evaluate_text(
         report = detect_unicode_mark(attacked, key)
         outcome = _outcome(name, report, payload, f"{len(attacked)} chars", time.perf_counter() - start)
         outcomes.append(dataclasses.replace(outcome, pilot_z=float(report.details.get("copies", 0))))
-    extra = {} if original is None else {"visible_unchanged": strip_marks(marked) == strip_marks(original)}
+    extra = {} if original is None else {"visible_unchanged": _strip_marks(marked) == _strip_marks(original)}
     return RobustnessReport(payload, key.key_id, outcomes, extra=extra)
 
 

@@ -13,7 +13,7 @@ from synthmark import text
 from synthmark.errors import WatermarkError
 from synthmark.keys import WatermarkKey
 from synthmark.text import _html, _markdown
-from synthmark.text.unicode_mark import COPY_CHARS, detect_unicode_mark, embed_unicode_mark, strip_marks
+from synthmark.text.unicode_mark import COPY_CHARS, _strip_marks, detect_unicode_mark, embed_unicode_mark
 from synthmark.transforms.text import TEXT_SUITE, apply_text, sentences
 
 from .conftest import corpus, paragraphs
@@ -26,7 +26,7 @@ _COPY = re.compile("\U000e01ef[\ufe00-\ufe0f\U000e0100-\U000e01ef]{12}")
 def test_round_trip_and_visible_text_unchanged(key, language):
     source = paragraphs(language, 5, 8)
     marked = text.embed_watermark(source, key, PAYLOAD)
-    assert strip_marks(marked) == source
+    assert _strip_marks(marked) == source
     report = text.detect_watermark(marked, key)
     assert report.found and report.content_id == PAYLOAD and report.key_id == key.key_id
     assert report.details["copies"] >= 2
@@ -42,7 +42,7 @@ def test_copies_sit_after_sentence_ends_never_inside_words(key, language):
         assert after == "" or after.isspace() or unicodedata.category(after).startswith(("P", "L"))
         assert unicodedata.bidirectional(marked[match.start()]) == "NSM"
     # Words and phrases are still found by plain search.
-    words = re.findall(r"\w+(?: \w+)?", strip_marks(marked))[:200]
+    words = re.findall(r"\w+(?: \w+)?", _strip_marks(marked))[:200]
     assert all(w in marked for w in words)
 
 
@@ -81,7 +81,7 @@ def test_no_false_positives_on_human_text_across_100_keys():
 def test_text_without_sentences_and_empty_text(key):
     listing = "apples\nbananas\ncherries"
     marked = embed_unicode_mark(listing, key, PAYLOAD)
-    assert strip_marks(marked) == listing and text.detect_watermark(marked, key).found
+    assert _strip_marks(marked) == listing and text.detect_watermark(marked, key).found
     with pytest.raises(WatermarkError, match="empty"):
         embed_unicode_mark("  \n ", key, PAYLOAD)
     assert len(_COPY.findall(embed_unicode_mark("One. Two. Three. Four.", key, 1, every=1))) == 4
@@ -112,3 +112,19 @@ def test_suite_names_follow_the_spec():
         "substitute20",
         "embed",
     ]
+
+
+@pytest.mark.clause("no-alteration")
+def test_another_producers_mark_is_never_overwritten(key, other_key):
+    marked = embed_unicode_mark("One. Two! Three? Four.", other_key, PAYLOAD)
+    with pytest.raises(WatermarkError, match="another producer's"):
+        embed_unicode_mark(marked, key, PAYLOAD)
+    again = embed_unicode_mark(marked, other_key, PAYLOAD + 1)  # its own mark: replaced, not doubled
+    assert detect_unicode_mark(again, other_key).payload_hex == f"{PAYLOAD + 1:016x}"
+
+
+def test_no_public_tool_strips_marks():
+    import synthmark.text.unicode_mark as unicode_mark
+    import synthmark.transforms.text as suite
+
+    assert not [name for name in (*unicode_mark.__all__, *suite.__all__) if "strip" in name]
