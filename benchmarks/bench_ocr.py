@@ -30,9 +30,11 @@ the engine was tuned on).
 from __future__ import annotations
 
 import os
+import statistics
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -314,7 +316,41 @@ def main(*, quick: bool = False, split: str = "heldout", repeat: int = 7) -> Non
         ratio = f"{peer / ms:.1f}x" if peer else "-"
         print(f"  {case:<44} {ms:>13.1f} {peer or float('nan'):>17.1f} {ratio:>7}")
     print("  targets at 1080p: edge scan <= 150 ms, full scan <= 1000 ms")
+    verify_cost(3 if quick else repeat)
     print(f"\n  ocr benchmark: {time.perf_counter() - started:.0f} s")
+
+
+#: Figures before the visible layer was read (README, previous release): verify --key of a
+#: 1080p image about 223 ms (issue 15's measurement); without a key a few ms.
+PREVIOUS_VERIFY = "before OCR: verify --key 1080p ~223 ms (PNG), verify without key a few ms"
+
+
+def verify_cost(repeat: int) -> None:
+    """What reading visible labels adds to ``verify`` on 1080p photos without text: the same
+    files with explicit labels off (the path before OCR) and on, without and with a key."""
+    import synthmark
+    from synthmark.keys import generate_key
+
+    photos = sorted((Path(__file__).resolve().parent.parent / "fixtures" / "photos").glob("*.jpg"))[:8]
+    key = generate_key()
+    cases = {
+        "no key, explicit labels off": {"explicit_labels": False},
+        "no key, explicit labels on (OCR)": {},
+        "--key, explicit labels off": {"explicit_labels": False, "keys": [key]},
+        "--key, explicit labels on (OCR)": {"keys": [key]},
+    }
+    rows = {}
+    for case, options in cases.items():
+        rows[case] = statistics.median(
+            median_ms(lambda path=path, options=options: synthmark.verify_file(path, **options), repeat=repeat)
+            for path in photos
+        )
+    print(f"\n  verify, 8 photos of fixtures/photos (no text), one core, median of medians: {PREVIOUS_VERIFY}")
+    for case, ms in rows.items():
+        print(f"  {case:<44} {ms:>13.1f} ms")
+    off, on = rows["no key, explicit labels off"], rows["no key, explicit labels on (OCR)"]
+    key_off, key_on = rows["--key, explicit labels off"], rows["--key, explicit labels on (OCR)"]
+    print(f"  ratio on/off: without key {on / off:.1f}x, with key {key_on / key_off:.2f}x (target < 2x)")
 
 
 if __name__ == "__main__":
