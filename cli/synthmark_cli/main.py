@@ -524,7 +524,7 @@ def _print_reports(reports: list[dict[str, Any]]) -> None:
             prefix = f"{problem['field']}: " if problem["field"] else ""
             console.print(f"  [yellow]{'problem':<20}[/yellow]{prefix}{problem['message']}")
         for damage in report.get("problems", []):
-            console.print(f"  [yellow]{'damaged file':<20}[/yellow]{damage}")
+            console.print(f"  [yellow]{'file problem':<20}[/yellow]{damage}")
     labeled = sum(r["verdict"] != "none" for r in reports)
     console.print(f"{labeled} of {len(reports)} file(s) carry a label")
 
