@@ -213,6 +213,8 @@ def _decode_json(text: str) -> tuple[Any, list[Problem]]:
     for _ in range(3):  # escaped XML, then a JSON string holding JSON
         try:
             value = json.loads(candidate)
+        except RecursionError:  # hostile nesting: a problem of the value, never a crash
+            return None, [*problems, Problem(None, "not-json", "value is JSON nested too deeply to read")]
         except ValueError:
             unescaped = html.unescape(candidate)
             if unescaped == candidate:

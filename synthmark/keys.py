@@ -102,7 +102,7 @@ def load_key(path: str | os.PathLike[str]) -> WatermarkKey:
         secret = base64.b64decode(doc["secret"], validate=True)
         if len(secret) != KEY_BYTES:
             raise ValueError(f"secret is {len(secret)} bytes")
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
         raise KeyFileError("not a synthmark key file", path=path, fix="generate one with synthmark keygen") from exc
     key = WatermarkKey(secret)
     if doc.get("key_id") not in (None, key.key_id):

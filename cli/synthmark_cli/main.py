@@ -3,7 +3,8 @@ errors become one-line messages.
 
 Exit codes (all commands): 0 success; 1 ``verify``: some file carries no label,
 ``robustness``: some transformation removed the mark, ``batch``: some files failed; 2 an error
-(bad input, unreadable file, bad key, unwritable output, bad option).
+(bad input, unreadable file, bad key, unwritable output, bad option); 3 an internal error (a bug:
+one line on stderr, never a code that reads as an answer about labels).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from synthmark.image.visible import DEFAULT_HEIGHT, DEFAULT_SECOND_LINE, POSITIO
 from synthmark.keys import generate_key, load_key, load_keys
 from synthmark.video.labeler import VideoLabelStyle
 
-EXIT_OK, EXIT_UNLABELED, EXIT_ERROR = 0, 1, 2
+EXIT_OK, EXIT_UNLABELED, EXIT_ERROR, EXIT_INTERNAL = 0, 1, 2, 3
 _EXTENSIONS = {ext for fmt in FORMATS for ext in fmt.extensions}
 
 
@@ -135,6 +136,7 @@ def cli() -> None:
       1  verify: some file carries no label; robustness: a transformation removed the mark
          batch: some files failed
       2  an error
+      3  an internal error (a synthmark bug, never an answer): please report it
     """
 
 
@@ -408,6 +410,7 @@ def verify(
       0  every file carries a label
       1  some file carries none
       2  an error (unsupported, unreadable or corrupt file, bad key file)
+      3  an internal error (a synthmark bug) on some file; the other files still report
     """
     try:
         keys = load_keys(key_paths)
@@ -422,7 +425,7 @@ def verify(
         _fail(str(exc))
     trust = _trust_anchors(trust_paths)
     reports: list[dict[str, Any]] = []
-    errors = 0
+    errors = internal = 0
     for path in _expand(tuple(os.fspath(f) for f in files)):
         try:
             report = synthmark.verify_file(
@@ -433,10 +436,16 @@ def verify(
             errors += 1
             click.echo(f"synthmark: error: {exc}", err=True)
             reports.append({"file": os.fspath(path), "error": {"type": type(exc).__name__, "message": str(exc)}})
+        except Exception as exc:  # a bug on one file: that file's entry says so, the others still report
+            internal += 1
+            click.echo(_internal(exc, f" on {path}"), err=True)
+            reports.append({"file": os.fspath(path), "error": {"type": "InternalError", "message": _internal(exc)}})
     if as_json:
         click.echo(json.dumps(reports, ensure_ascii=False, indent=2))
     else:
         _print_reports([r for r in reports if "error" not in r])
+    if internal:
+        sys.exit(EXIT_INTERNAL)
     if errors:
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_OK if all(r["verdict"] != "none" for r in reports) else EXIT_UNLABELED)
@@ -674,12 +683,25 @@ from synthmark_cli.batch import batch  # noqa: E402
 cli.add_command(batch)
 
 
+def _internal(exc: BaseException, where: str = "") -> str:
+    """The one line an internal error (a synthmark bug, never an answer) prints."""
+    text = " ".join(str(exc).split())[:300]
+    return (
+        f"synthmark: internal error{where}: {type(exc).__name__}: {text}; "
+        "this is a synthmark bug, not a verdict: please report it with the command and the file"
+    )
+
+
 def main() -> None:
-    """Console-script entry point: click's own usage errors also exit 2."""
+    """Console-script entry point: click's own usage errors also exit 2; an unexpected
+    exception (a bug) exits 3 with one line, never with a code that reads as an answer."""
     try:
         cli.main(standalone_mode=True)
     except SynthmarkError as exc:  # pragma: no cover - commands catch their own
         _fail(str(exc))
+    except Exception as exc:
+        click.echo(_internal(exc), err=True)
+        sys.exit(EXIT_INTERNAL)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -590,3 +590,46 @@ def test_propagator_fields_can_be_left_empty(tmp_path):
     )
     label = json.loads(result.output)["label"]
     assert label["ContentPropagator"] == "" and label["PropagateID"] == ""
+
+
+def test_a_crash_is_exit_3_with_one_line_never_no_label(monkeypatch):
+    """An internal error (simulated: a layer reader that raises a plain Python exception) must
+    not exit 1, which means "no label": verify reports the other files and exits 3."""
+    import subprocess
+    import sys
+
+    import synthmark.image
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.setattr(synthmark.image, "read_provenance_metadata", broken)
+    result = CliRunner().invoke(cli, ["verify", str(fixture_path("gray.png")), "--json"])
+    assert result.exit_code == 3
+    (entry,) = json.loads(result.stdout)
+    assert entry["error"]["type"] == "InternalError" and "ZeroDivisionError: boom" in entry["error"]["message"]
+    # The console script itself: an exception outside any command's handling exits 3, one line.
+    code = (
+        "import sys, synthmark_cli.main as m\n"
+        "def boom(*a, **k): raise RuntimeError('unexpected')\n"
+        "m.cli.main = boom\n"
+        "m.main()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 3 and done.stderr.count("\n") == 1
+    assert (
+        done.stderr.startswith("synthmark: internal error: RuntimeError: unexpected;")
+        and "Traceback" not in done.stderr
+    )
+
+
+def test_deeply_nested_json_is_a_problem_not_a_crash(tmp_path):
+    from synthmark.aigc import parse_label
+
+    nested = '{"AIGC":' * 100_000 + "1" + "}" * 100_000
+    parsed = parse_label(nested)
+    assert parsed.label is None and [p.code for p in parsed.problems] == ["not-json"]
+    key = tmp_path / "deep.key"
+    key.write_text("[" * 100_000 + "]" * 100_000)
+    result = run("verify", str(fixture_path("gray.png")), "--key", str(key))
+    assert result.exit_code == 2 and "not a synthmark key file" in result.output
