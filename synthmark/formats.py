@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,7 @@ from types import ModuleType
 from typing import BinaryIO
 
 from synthmark.audio._sniff import AUDIO_MAGIC
-from synthmark.errors import CorruptFileError, InputError, TooLargeError, UnsupportedFormatError
+from synthmark.errors import CorruptFileError, InputError, TooLargeError, UnsafePathError, UnsupportedFormatError
 from synthmark.text._sniff import TEXT_FORMATS, sniff_text
 
 __all__ = [
@@ -186,19 +187,25 @@ def format_for_path(path: str | os.PathLike[str]) -> Format:
 
 
 def read_bytes(path: str | os.PathLike[str], *, limit: int = MAX_FILE_BYTES) -> bytes:
-    """The whole file, refusing files over ``limit`` bytes and translating OS errors."""
+    """The whole file, refusing anything but a regular file (a FIFO would block, ``/dev/zero``
+    never ends) and files over ``limit`` bytes (never reading more than ``limit + 1``), and
+    translating OS errors."""
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise UnsafePathError(
+                "is not a regular file (a device, pipe or socket)", path=path, fix="pass a regular file"
+            )
         with open(path, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            if size > limit:
-                raise TooLargeError(
-                    f"file is {size} bytes, over the {limit}-byte limit",
-                    path=path,
-                    fix="raise synthmark.formats.MAX_FILE_BYTES if this file is trusted",
-                )
-            return handle.read()
+            data = handle.read(limit + 1)
     except OSError as exc:
         raise os_error(exc, path) from exc
+    if len(data) > limit:
+        raise TooLargeError(
+            f"file is over the {limit}-byte limit",
+            path=path,
+            fix="raise synthmark.formats.MAX_FILE_BYTES if this file is trusted",
+        )
+    return data
 
 
 def os_error(exc: OSError, path: str | os.PathLike[str] | None) -> InputError:

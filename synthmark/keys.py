@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from synthmark._atomic import check_output, write_atomic
-from synthmark.errors import KeyFileError
+from synthmark.errors import InputError, KeyFileError
 
 __all__ = ["KEY_BYTES", "KeyFileError", "WatermarkKey", "generate_key", "load_key", "load_keys"]
 
@@ -89,12 +89,18 @@ def generate_key() -> WatermarkKey:
     return WatermarkKey(secrets.token_bytes(KEY_BYTES))
 
 
+#: Largest key file read (bytes); a key file is about 200 bytes.
+MAX_KEY_FILE_BYTES = 64 << 10
+
+
 def load_key(path: str | os.PathLike[str]) -> WatermarkKey:
     """Read a key file; raises :class:`KeyFileError` naming the file and the fix."""
+    from synthmark.formats import read_bytes
+
     try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise KeyFileError(f"cannot read key file ({exc.strerror})", path=path, fix="check the path") from exc
+        raw = read_bytes(path, limit=MAX_KEY_FILE_BYTES)
+    except InputError as exc:
+        raise KeyFileError(f"cannot read the key file: {exc.message}", path=path, fix="pass a key file") from exc
     try:
         doc = json.loads(raw)
         if not isinstance(doc, dict) or doc.get("format") != _FORMAT or doc.get("version") != 1:
@@ -118,6 +124,8 @@ def load_keys(paths: Iterable[str | os.PathLike[str]]) -> list[WatermarkKey]:
     for entry in paths:
         path = Path(entry)
         files = sorted(p for p in path.iterdir() if p.suffix in (".key", ".json")) if path.is_dir() else [path]
+        if not files:
+            raise KeyFileError("the key folder holds no key file (*.key, *.json)", path=path, fix="pass a key file")
         for file in files:
             key = load_key(file)
             if key not in keys:

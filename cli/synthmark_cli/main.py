@@ -25,9 +25,10 @@ import synthmark
 from synthmark.aigc import AIGCLabel
 from synthmark.audio import AudibleStyle
 from synthmark.errors import SynthmarkError
-from synthmark.formats import FORMATS
+from synthmark.formats import FORMATS, read_bytes
 from synthmark.image.visible import DEFAULT_HEIGHT, DEFAULT_SECOND_LINE, POSITIONS, LabelStyle
 from synthmark.keys import generate_key, load_key, load_keys
+from synthmark.provenance import MAX_PEM_BYTES
 from synthmark.video.labeler import VideoLabelStyle
 
 EXIT_OK, EXIT_UNLABELED, EXIT_ERROR, EXIT_INTERNAL = 0, 1, 2, 3
@@ -62,9 +63,9 @@ def _trust_anchors(paths: tuple[Path, ...]) -> list[bytes]:
     anchors = []
     for path in chosen:
         try:
-            data = path.read_bytes()
-        except OSError as exc:
-            _fail(f"{path}: cannot read trust anchors ({exc.strerror}); check the path")
+            data = read_bytes(path, limit=MAX_PEM_BYTES)
+        except SynthmarkError as exc:
+            _fail(f"cannot read trust anchors: {exc}")
         if b"-----BEGIN CERTIFICATE-----" not in data:
             _fail(f"{path}: not a PEM certificate; pass the root certificate(s) in PEM form")
         anchors.append(data)
@@ -696,12 +697,19 @@ def main() -> None:
     """Console-script entry point: click's own usage errors also exit 2; an unexpected
     exception (a bug) exits 3 with one line, never with a code that reads as an answer."""
     try:
-        cli.main(standalone_mode=True)
+        code = cli.main(standalone_mode=False)  # --help / --version return their exit code
+    except click.ClickException as exc:  # bad options and paths: one line, like every other error
+        context = getattr(exc, "ctx", None)  # usage errors know their command
+        where = context.command_path if context is not None else "synthmark"
+        _fail(f"{exc.format_message().rstrip('.')}; see {where} --help")
+    except click.Abort:
+        _fail("aborted")
     except SynthmarkError as exc:  # pragma: no cover - commands catch their own
         _fail(str(exc))
     except Exception as exc:
         click.echo(_internal(exc), err=True)
         sys.exit(EXIT_INTERNAL)
+    sys.exit(code if isinstance(code, int) else EXIT_OK)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -21,8 +21,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
 from synthmark._atomic import write_atomic
-from synthmark.errors import CertificateError, ProvenanceError
-from synthmark.provenance._model import PathOrBytes, Signer, TestPki
+from synthmark.errors import CertificateError, InputError, ProvenanceError
+from synthmark.formats import read_bytes
+from synthmark.provenance._model import MAX_PEM_BYTES, PathOrBytes, Signer, TestPki
 
 PrivateKey: TypeAlias = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey
 
@@ -63,10 +64,10 @@ def _read(source: PathOrBytes, what: str) -> tuple[bytes, str | None]:
         )
     path = os.fspath(source)
     try:
-        return Path(path).read_bytes(), path
-    except OSError as exc:
+        return read_bytes(path, limit=MAX_PEM_BYTES), path
+    except InputError as exc:
         raise CertificateError(
-            f"cannot read the {what} ({exc.strerror or exc})", path=path, fix="check the path and its permissions"
+            f"cannot read the {what}: {exc.message}", path=path, fix="check the path and its permissions"
         ) from exc
 
 

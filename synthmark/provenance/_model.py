@@ -25,6 +25,8 @@ SOFT_BINDING_ALGS = {
 
 TRAINED_ALGORITHMIC_MEDIA = IPTC_DIGITAL_SOURCE_TYPE + "trainedAlgorithmicMedia"
 
+#: Largest PEM file read (certificate chain, private key, trust bundle), bytes.
+MAX_PEM_BYTES = 4 << 20
 #: Deepest ingredient chain walked (manifests below it are reported as a problem, not read).
 MAX_CHAIN_DEPTH = 16
 #: Most manifests walked in one store, and most actions read per manifest.

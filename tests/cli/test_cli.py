@@ -630,6 +630,35 @@ def test_deeply_nested_json_is_a_problem_not_a_crash(tmp_path):
     parsed = parse_label(nested)
     assert parsed.label is None and [p.code for p in parsed.problems] == ["not-json"]
     key = tmp_path / "deep.key"
-    key.write_text("[" * 100_000 + "]" * 100_000)
+    key.write_text("[" * 20_000 + "]" * 20_000)  # under the 64 KiB key-file limit, far past recursion
     result = run("verify", str(fixture_path("gray.png")), "--key", str(key))
     assert result.exit_code == 2 and "not a synthmark key file" in result.output
+
+
+def test_bad_paths_and_options_are_one_line_and_special_files_are_refused_at_once(tmp_path):
+    """Through the console script: click's usage errors become the documented one line; a device,
+    a FIFO or an empty key folder is refused at once, never read until memory runs out or hung on."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    script = Path(sys.executable).parent / "synthmark"
+    photo = str(fixture_path("gray.png"))
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    (tmp_path / "empty").mkdir()
+    cases = [
+        (["verify", photo, "--key", str(tmp_path / "missing.key")], "Invalid value for '--key'"),
+        (["verify", photo, "--key", "/dev/zero"], "is not a regular file"),
+        (["verify", photo, "--key", str(fifo)], "is not a regular file"),
+        (["verify", photo, "--trust", "/dev/zero"], "is not a regular file"),
+        (["verify", photo, "--key", str(tmp_path / "empty")], "holds no key file"),
+        (["label"], "Missing argument 'INPUT'"),
+    ]
+    for args, message in cases:
+        started = time.perf_counter()
+        done = subprocess.run([str(script), *args], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2, (args, done.stderr)
+        assert done.stderr.startswith("synthmark: error: ") and done.stderr.count("\n") == 1, done.stderr
+        assert message in done.stderr and time.perf_counter() - started < 10
