@@ -45,6 +45,7 @@ __all__ = [
     "BatchError",
     "CertificateError",
     "CorruptFileError",
+    "ExposedKeyWarning",
     "ForeignLabelError",
     "ImageTooSmallError",
     "InputError",
@@ -62,6 +63,7 @@ __all__ = [
     "ProvenanceError",
     "RenderError",
     "SynthmarkError",
+    "SynthmarkWarning",
     "TooLargeError",
     "UnsafePathError",
     "UnsupportedFormatError",
@@ -97,6 +99,16 @@ class SynthmarkError(Exception):
         self.path = None if path is None else os.fspath(path)
         self.fix = fix
         super().__init__(self.__str__())
+
+    def about(self, path: str | os.PathLike[str] | None, *, instead_of: tuple[str, ...] = ()) -> SynthmarkError:
+        """This error, now naming ``path`` (the user's file) where it named nothing or one of
+        ``instead_of`` (internal working files, also replaced in the message). Returns self."""
+        if path is not None and (self.path is None or self.path in instead_of):
+            for internal in instead_of:
+                self.message = self.message.replace(internal, os.fspath(path))
+            self.path = os.fspath(path)
+            self.args = (self.__str__(),)
+        return self
 
     def __str__(self) -> str:
         text = self.message if self.path is None else f"{self.path}: {self.message}"
@@ -209,3 +221,12 @@ class CertificateError(ProvenanceError):
 class BatchError(SynthmarkError):
     """A batch run cannot start or go on: its ledger is locked by another run or unreadable,
     SRC and DEST overlap, or an optional extra (Dask) is not installed."""
+
+
+class SynthmarkWarning(UserWarning):
+    """Something the user should know that does not stop the work (the CLI prints it as one
+    ``synthmark: warning: ...`` line)."""
+
+
+class ExposedKeyWarning(SynthmarkWarning):
+    """A watermark key file other users can read (or write): the key is a secret."""

@@ -19,15 +19,17 @@ import hmac
 import json
 import os
 import secrets
+import stat
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
 from synthmark._atomic import check_output, write_atomic
-from synthmark.errors import InputError, KeyFileError
+from synthmark.errors import ExposedKeyWarning, InputError, KeyFileError
 
-__all__ = ["KEY_BYTES", "KeyFileError", "WatermarkKey", "generate_key", "load_key", "load_keys"]
+__all__ = ["KEY_BYTES", "KeyFileError", "WatermarkKey", "generate_key", "load_key", "load_keys", "parse_key"]
 
 KEY_BYTES = 32
 _FORMAT = "synthmark-key"
@@ -101,6 +103,30 @@ def load_key(path: str | os.PathLike[str]) -> WatermarkKey:
         raw = read_bytes(path, limit=MAX_KEY_FILE_BYTES)
     except InputError as exc:
         raise KeyFileError(f"cannot read the key file: {exc.message}", path=path, fix="pass a key file") from exc
+    key = parse_key(raw, path=path)
+    _warn_if_exposed(path)
+    return key
+
+
+def _warn_if_exposed(path: str | os.PathLike[str]) -> None:
+    """An :class:`ExposedKeyWarning` when group or others may read or write the key file (as ssh
+    does for private keys); synthmark writes its key files with mode 0600."""
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return
+    if mode & 0o077:
+        warnings.warn(
+            ExposedKeyWarning(
+                f"{os.fspath(path)}: key file is readable by other users (mode {mode:04o}); "
+                f"chmod 600 {os.fspath(path)} (the key is a secret)"
+            ),
+            stacklevel=3,
+        )
+
+
+def parse_key(raw: bytes, *, path: str | os.PathLike[str] | None = None) -> WatermarkKey:
+    """The key in the bytes of a key file; raises :class:`KeyFileError` naming ``path`` and the fix."""
     try:
         doc = json.loads(raw)
         if not isinstance(doc, dict) or doc.get("format") != _FORMAT or doc.get("version") != 1:

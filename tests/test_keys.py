@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import base64
 import json
 import stat
+import warnings
 
 import pytest
 
-from synthmark.errors import KeyFileError, OutputExistsError
-from synthmark.keys import generate_key, load_key, load_keys
+from synthmark.errors import ExposedKeyWarning, KeyFileError, OutputExistsError
+from synthmark.keys import generate_key, load_key, load_keys, parse_key
 
 
 def test_save_load_round_trip_owner_only(tmp_path):
@@ -57,3 +59,21 @@ def test_load_keys_from_folder_deduplicates(tmp_path):
     key.save(tmp_path / "b.key")
     generate_key().save(tmp_path / "c.key")
     assert len(load_keys([tmp_path, tmp_path / "a.key"])) == 2
+
+
+def test_a_key_file_others_can_read_is_loaded_with_a_warning(tmp_path):
+    key = generate_key()
+    path = key.save(tmp_path / "k.key")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert load_key(path) == key  # mode 0600: silent
+    path.chmod(0o644)
+    with pytest.warns(ExposedKeyWarning, match=r"k\.key: key file is readable by other users \(mode 0644\); chmod 600"):
+        assert load_key(path) == key
+
+
+def test_parse_key_reads_bytes_and_refuses_nesting():
+    doc = {"format": "synthmark-key", "version": 1, "secret": base64.b64encode(bytes(range(32))).decode()}
+    assert parse_key(json.dumps(doc).encode()) == parse_key(json.dumps(doc).encode())
+    with pytest.raises(KeyFileError, match="not a synthmark key file"):
+        parse_key(b"[" * 100_000 + b"]" * 100_000, path="deep.key")

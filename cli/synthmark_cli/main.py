@@ -14,6 +14,7 @@ import fnmatch
 import json
 import os
 import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NoReturn
@@ -24,7 +25,7 @@ from rich.console import Console
 import synthmark
 from synthmark.aigc import AIGCLabel
 from synthmark.audio import AudibleStyle
-from synthmark.errors import SynthmarkError
+from synthmark.errors import SynthmarkError, SynthmarkWarning
 from synthmark.formats import FORMATS, read_bytes
 from synthmark.image.visible import DEFAULT_HEIGHT, DEFAULT_SECOND_LINE, POSITIONS, LabelStyle
 from synthmark.keys import generate_key, load_key, load_keys
@@ -693,9 +694,21 @@ def _internal(exc: BaseException, where: str = "") -> str:
     )
 
 
+def _show_warning(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+    """synthmark's own warnings as one line each; any other warning as Python prints it."""
+    if issubclass(category, SynthmarkWarning):
+        click.echo(f"synthmark: warning: {message}", err=True)
+    else:
+        _python_show_warning(message, category, *args, **kwargs)
+
+
+_python_show_warning = warnings.showwarning
+
+
 def main() -> None:
     """Console-script entry point: click's own usage errors also exit 2; an unexpected
     exception (a bug) exits 3 with one line, never with a code that reads as an answer."""
+    warnings.showwarning = _show_warning
     try:
         code = cli.main(standalone_mode=False)  # --help / --version return their exit code
     except click.ClickException as exc:  # bad options and paths: one line, like every other error

@@ -438,6 +438,10 @@ def _decode_container(
         raise UnsupportedFormatError("the file has no audio stream", path=name, fix="pass an audio file")
     stream = container.streams.audio[0]
     context = stream.codec_context
+    if context is None:  # FFmpeg found no decoder for what the header declares (e.g. 0 bits a sample)
+        raise CorruptFileError(
+            "the audio stream's header is damaged (no decoder matches it)", path=name, fix="re-export the file"
+        )
     decoder = str(context.name)
     encoder = _ENCODER_FOR_DECODER.get(decoder)
     if encoder is None or encoder not in CONTAINERS[container_key].codecs:

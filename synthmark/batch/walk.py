@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from synthmark._zip import read_member
 from synthmark.errors import CorruptFileError, InputError, TooLargeError, UnsafePathError, UnsupportedFormatError
 from synthmark.formats import MAX_FILE_BYTES, os_error
 
@@ -111,6 +112,21 @@ def _refused(rel: str, path: str | None, size: int, mtime_ns: int, error: InputE
     return Entry(rel, path, size, mtime_ns, refused=error)
 
 
+def _not_utf8(rel: str, path: str | None = None) -> Entry | None:
+    """The refused entry of a name that is not valid UTF-8, else None.
+
+    The OS and tarfile keep undecodable bytes as surrogates, which no output path, ledger row or
+    report can hold; the entry's name shows them as ``\\xNN`` escapes.
+    """
+    try:
+        rel.encode("utf-8")
+        return None
+    except UnicodeEncodeError:
+        shown = rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        error = UnsafePathError("file name is not valid UTF-8", path=shown, fix="rename it to a UTF-8 name")
+        return _refused(shown, None if path is None else shown, 0, 0, error)
+
+
 def _too_large(rel: str, size: int) -> TooLargeError:
     return TooLargeError(
         f"file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit",
@@ -146,6 +162,10 @@ def _walk_dir(folder: str, prefix: str, filt: Filter, skipped: set[str]) -> Iter
         return
     for entry in entries:
         rel = prefix + entry.name
+        undecodable = _not_utf8(rel, entry.path)
+        if undecodable is not None:
+            yield undecodable
+            continue
         if _skip_own(entry.name) or (skipped and os.path.realpath(entry.path) in skipped):
             continue
         try:
@@ -209,6 +229,9 @@ def _member_entry(
     prefix: str, name: str, size: int, mtime_ns: int, seen: set[str], filt: Filter
 ) -> tuple[str, Entry | None]:
     """The member's relative path and, when it must be refused, its refused entry."""
+    undecodable = _not_utf8(prefix + name)
+    if undecodable is not None:
+        return undecodable.rel, undecodable
     safe = safe_member_name(name)
     if safe is None:
         rel = prefix + "".join(c if c.isprintable() else "?" for c in name)
@@ -275,15 +298,8 @@ def _walk_zip(archive: Path, prefix: str, filt: Filter) -> Iterator[Entry]:
                 continue
 
             def read(info: zipfile.ZipInfo = info, rel: str = rel) -> bytes:
-                # Inflate at most the limit + 1 bytes: a member lying about its size is caught.
-                try:
-                    with handle.open(info) as member:
-                        data = member.read(MAX_FILE_BYTES + 1)
-                except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError, RuntimeError) as exc:
-                    raise CorruptFileError(f"zip member cannot be read ({exc})", path=rel, fix="re-create it") from exc
-                if len(data) > MAX_FILE_BYTES:
-                    raise _too_large(rel, len(data))
-                return data
+                # Inflated in steps up to the limit: a member lying about its size is caught.
+                return read_member(handle, info, limit=MAX_FILE_BYTES, path=rel, fix="re-create the archive")
 
             yield Entry(rel, None, info.file_size, mtime_ns, _reader=read)
 
@@ -344,7 +360,7 @@ def _count_walk(root: Path, filt: Filter, skip: Sequence[str]) -> Iterator[int |
                 for info in handle.infolist():
                     if not info.is_dir() and filt.wants(info.filename):
                         yield info.file_size
-        except (OSError, zipfile.BadZipFile):
+        except (OSError, zipfile.BadZipFile, EOFError, ValueError):
             yield 0
         return
     skipped = {os.path.realpath(p) for p in skip}

@@ -332,8 +332,7 @@ def process(task: Task, options: Options) -> Outcome:
         out.action = "failed"
         out.error_kind = error_kind(exc)
         if isinstance(exc, SynthmarkError):
-            exc.path = exc.path or task.rel  # bytes-level errors do not know the file's name
-            out.error = str(exc)
+            out.error = str(exc.about(task.rel))  # bytes-level errors do not know the file's name
         else:
             out.error = f"{task.rel}: {type(exc).__name__}: {exc}"
         out.output_data = None

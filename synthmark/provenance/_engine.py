@@ -178,7 +178,10 @@ def read(data: bytes, media_type: str, anchors_pem: str | None) -> ProvenanceRep
             if reader is None:
                 return ProvenanceReport(found=False)
             with reader:
-                store = json.loads(reader.json())
+                try:
+                    store = json.loads(reader.json())
+                except RecursionError:  # hostile nesting in an assertion
+                    return unreadable_report("manifest store JSON is nested too deeply to read")
                 state = reader.get_validation_state()
         except c2pa.C2paError as exc:
             message = _message(exc)

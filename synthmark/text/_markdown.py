@@ -149,7 +149,7 @@ def _scalar(value: str) -> str:
         try:
             decoded = json.loads(value)
             return decoded if isinstance(decoded, str) else value
-        except ValueError:
+        except (ValueError, RecursionError):
             return value.strip('"')
     if value.startswith("'") and value.endswith("'") and len(value) >= 2:
         return value[1:-1].replace("''", "'")
@@ -160,6 +160,8 @@ def _flow(value: str) -> str:
     """A flow mapping ``{Label: "1", ...}`` (JSON or YAML keys) as JSON text."""
     try:
         json.loads(value)
+        return value
+    except RecursionError:  # hostile nesting: parse_label reports it as a problem of the value
         return value
     except ValueError:
         pass

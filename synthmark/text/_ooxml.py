@@ -14,10 +14,15 @@ import zipfile
 from collections.abc import Iterable
 from xml.etree import ElementTree
 
+from synthmark._zip import read_member
 from synthmark.errors import CorruptFileError, TooLargeError, UnsupportedFormatError
 
 #: Most parts a package may have.
 MAX_PARTS = 10_000
+#: Largest XML part synthmark parses, inflated (bytes); a zip member is inflated in steps and
+#: refused one byte past it, whatever size its headers declare.
+MAX_XML_PART_BYTES = 128 << 20
+_FIX = "re-save the document"
 _KIND = (("word/document.xml", "docx"), ("xl/workbook.xml", "xlsx"), ("ppt/presentation.xml", "pptx"))
 
 
@@ -47,10 +52,7 @@ def open_package(data: bytes, path: str | None) -> tuple[zipfile.ZipFile, str]:
 
 def read_part(package: zipfile.ZipFile, name: str, path: str | None) -> str:
     """A part's XML text (UTF-8 or UTF-16); DOCTYPE and ENTITY declarations are refused."""
-    try:
-        raw = package.read(name)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError) as exc:
-        raise CorruptFileError(f"part {name} cannot be read ({exc})", path=path, fix="re-save the document") from exc
+    raw = read_member(package, name, limit=MAX_XML_PART_BYTES, path=path, fix=_FIX)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -73,11 +75,20 @@ def _utf8(text: str) -> bytes:
 
 
 def rewrite(package: zipfile.ZipFile, changed: dict[str, str], path: str | None) -> bytes:
-    """The package with ``changed`` parts replaced (or added at the end), all else as it was."""
+    """The package with ``changed`` parts replaced (or added at the end), all else as it was.
+
+    Every other part is inflated within the package's size limit; a damaged one is a
+    :class:`CorruptFileError` naming it (the package is refused whole, never half-written).
+    """
+    from synthmark.formats import MAX_FILE_BYTES
+
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as target:
         for info in package.infolist():
-            data = _utf8(changed[info.filename]) if info.filename in changed else package.read(info)
+            if info.filename in changed:
+                data = _utf8(changed[info.filename])
+            else:
+                data = read_member(package, info, limit=MAX_FILE_BYTES, path=path, fix=_FIX)
             copy = zipfile.ZipInfo(info.filename, info.date_time)
             copy.compress_type = info.compress_type
             copy.external_attr = info.external_attr

@@ -27,7 +27,7 @@ import numpy as np
 
 from synthmark._lazy import lazy_attributes
 from synthmark.aigc import AIGCLabel
-from synthmark.errors import LowCapacityError
+from synthmark.errors import LowCapacityError, SynthmarkError
 from synthmark.keys import WatermarkKey
 from synthmark.metadata import MetadataReading, interpret, write_checked
 from synthmark.payload import Mark
@@ -331,7 +331,10 @@ def relabel_content(
         )
         src, dst = Path(folder) / f"in{suffix}", Path(folder) / f"out{suffix}"
         src.write_bytes(data)
-        done = label_video(src, dst, visible=style, mark=mark, progress=progress)
+        try:
+            done = label_video(src, dst, visible=style, mark=mark, progress=progress)
+        except SynthmarkError as exc:
+            raise exc.about(path, instead_of=(str(src), str(dst))) from None
         return dst.read_bytes(), done["placement"]
 
 

@@ -438,3 +438,10 @@ def test_registry_is_consistent() -> None:
     for name, codec in CODECS.items():
         assert codec.encoder == name
         av.Codec(name, "w")  # every encoder exists in this PyAV build
+
+
+def test_wav_with_zero_bits_per_sample_is_corrupt() -> None:
+    # FFmpeg opens it but finds no decoder for 0-bit PCM.
+    with pytest.raises(CorruptFileError, match="header is damaged") as err:
+        decode_audio(wav_bytes(1, 16000, b"\0" * 3200, bits=0), path="zero-bits.wav")
+    assert "zero-bits.wav" in str(err.value)

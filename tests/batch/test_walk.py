@@ -123,3 +123,25 @@ def test_an_archive_given_as_src_and_a_damaged_one(tmp_path):
     (src / "broken.tar").write_bytes(os.urandom(2000))
     summary = relabel(src, tmp_path / "dest2", propagator=PLATFORM, jobs=1)
     assert summary.failed == 2 and set(summary.errors) == {"corrupt"}
+
+
+def test_names_that_are_not_utf8_fail_alone(tmp_path):
+    """A tar member or a file whose name is not UTF-8 is refused by itself, shown with escapes;
+    the archive's and the folder's other files are walked."""
+    src = tmp_path / "src"
+    src.mkdir()
+    with tarfile.open(src / "a.tar", "w", format=tarfile.GNU_FORMAT, encoding="latin-1") as archive:
+        for name in ("ok.txt", "caf\xe9.txt"):
+            info = tarfile.TarInfo(name)
+            info.size = 2
+            archive.addfile(info, io.BytesIO(b"hi"))
+    (src / os.fsdecode(b"na\xefve.txt")).write_bytes(b"hi")
+    (src / "plain.txt").write_bytes(b"hi")
+    entries, read = {}, {}
+    for entry in walk(src):
+        entries[entry.rel] = entry
+        read[entry.rel] = None if entry.refused else entry.read()
+    assert sorted(entries) == ["a.tar/caf\\xe9.txt", "a.tar/ok.txt", "na\\xefve.txt", "plain.txt"]
+    assert [rel for rel, e in entries.items() if e.refused] == ["a.tar/caf\\xe9.txt", "na\\xefve.txt"]
+    assert "not valid UTF-8" in str(entries["na\\xefve.txt"].refused)
+    assert read["a.tar/ok.txt"] == read["plain.txt"] == b"hi"

@@ -4,6 +4,7 @@ label per file, sniffing, and rejection of foreign and broken input."""
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 
 import pytest
@@ -150,3 +151,25 @@ def test_broken_and_foreign_input_is_refused(sample, label, tmp_path):
         text.write_metadata(encrypted.getvalue(), label)
     with pytest.raises(UnsupportedFormatError):
         text.read_metadata((TEXT.parent / "images" / "small256.jpg").read_bytes())
+
+
+@pytest.mark.parametrize("suffix", OFFICE)
+def test_office_package_with_one_damaged_part_is_refused_whole(sample, label, tmp_path, suffix):
+    """A part synthmark does not touch but must copy (bad CRC) makes the package corrupt, named,
+    and the original is left as it was."""
+    package = zipfile.ZipFile(io.BytesIO(sample[suffix]))
+    victim = next(i for i in package.infolist() if i.filename.endswith("theme/theme1.xml"))
+    damaged = bytearray(sample[suffix])
+    start = victim.header_offset + 30 + len(victim.filename.encode()) + len(victim.extra)
+    damaged[start + victim.compress_size // 2] ^= 0x55
+    path = tmp_path / f"damaged{suffix}"
+    path.write_bytes(bytes(damaged))
+    with pytest.raises(CorruptFileError, match=re.escape(f"damaged{suffix}: member {victim.filename} is damaged")):
+        text.write_metadata(path, label)
+    assert path.read_bytes() == damaged
+
+
+def test_front_matter_nested_beyond_reason_is_a_problem_not_a_crash():
+    deep = "---\nAIGC: " + '{"AIGC":' * 100_000 + "1" + "}" * 100_000 + "\n---\n\nWords.\n"
+    reading = text.read_metadata(deep.encode())
+    assert not reading.found and any("nested too deeply" in p.message for p in reading.problems)

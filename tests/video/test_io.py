@@ -165,3 +165,17 @@ def test_remux_bytes_keeps_packets(clips: dict[str, Path]) -> None:
     with av.open(io.BytesIO(out)) as container:
         assert container.metadata["comment"] == "hello"
         assert next(container.decode(video=0)).rotation == 90
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
+def test_errors_name_the_users_file_not_a_working_copy(suffix: str, clips: dict[str, Path]) -> None:
+    from synthmark.image.visible import LabelStyle
+    from synthmark.video import relabel_content
+
+    data = bytearray(clips[suffix].read_bytes())
+    noise = np.random.default_rng(3).integers(0, 256, 4000, dtype=np.uint8)
+    for i, value in zip(np.random.default_rng(4).integers(len(data) // 4, len(data), 4000), noise, strict=True):
+        data[i] = value  # the container still parses; the frames do not decode
+    with pytest.raises(CorruptFileError) as info:
+        relabel_content(bytes(data), LabelStyle(), path=f"holiday{suffix}")
+    assert info.value.path == f"holiday{suffix}" and "synthmark-video-" not in str(info.value)
