@@ -11,12 +11,20 @@ compressed step at once, unbounded. A damaged member (bad CRC, broken deflate st
 
 from __future__ import annotations
 
+import contextlib
+import os
+import struct
 import zipfile
 import zlib
+from collections.abc import Iterator
+from typing import BinaryIO
 
 from synthmark.errors import CorruptFileError, TooLargeError, UnsupportedFormatError
 
 _STEP = 1 << 20
+#: What :mod:`zipfile` raises on a damaged archive or member (NotImplementedError: an unknown
+#: "version needed to extract" or compression method; RuntimeError: encryption).
+ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError, RuntimeError)
 
 
 def read_member(
@@ -46,7 +54,7 @@ def read_member(
                 if not step:
                     break
                 out += step
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError, RuntimeError) as exc:
+    except ZIP_ERRORS as exc:
         raise CorruptFileError(f"member {name} is damaged ({exc})", path=path, fix=fix) from exc
     if len(out) > limit:
         raise TooLargeError(
@@ -55,3 +63,57 @@ def read_member(
             fix="this is a zip bomb or a damaged file; re-save the document",
         )
     return bytes(out)
+
+
+_CENTRAL = b"PK\x01\x02"
+_UTF8_FLAG = 0x800
+
+
+class _NamesAsStored:
+    """A file object for :class:`zipfile.ZipFile` that lets an archive open when some central
+    directory names claim UTF-8 (flag bit 11) but are not: zipfile would refuse the whole
+    archive. Such a name's flag is cleared in the bytes zipfile reads (it then decodes as cp437)
+    and ``undecodable`` maps that cp437 name to the stored bytes with surrogate escapes, so the
+    caller can refuse that member alone. The file on disk is never changed."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        self._file = file
+        self.undecodable: dict[str, str] = {}
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._file.read(size)
+        return self._clear_false_flags(data) if data[:4] == _CENTRAL else data
+
+    def _clear_false_flags(self, directory: bytes) -> bytes:
+        out, pos = bytearray(directory), 0
+        while out[pos : pos + 4] == _CENTRAL and pos + 46 <= len(out):
+            (flags,) = struct.unpack_from("<H", out, pos + 8)
+            sizes = struct.unpack_from("<HHH", out, pos + 28)
+            name = bytes(out[pos + 46 : pos + 46 + sizes[0]])
+            if flags & _UTF8_FLAG:
+                try:
+                    name.decode("utf-8")
+                except UnicodeDecodeError:
+                    struct.pack_into("<H", out, pos + 8, flags & ~_UTF8_FLAG)
+                    self.undecodable[name.decode("cp437")] = name.decode("utf-8", "surrogateescape")
+            pos += 46 + sum(sizes)
+        return bytes(out)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._file.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._file.tell()
+
+    def seekable(self) -> bool:
+        return True
+
+
+@contextlib.contextmanager
+def open_archive(path: str | os.PathLike[str]) -> Iterator[tuple[zipfile.ZipFile, dict[str, str]]]:
+    """A zip archive opened for reading, and its members whose names are not UTF-8 though
+    flagged so (zipfile's name -> the stored name with surrogate escapes)."""
+    with open(path, "rb") as file:
+        stream = _NamesAsStored(file)
+        with zipfile.ZipFile(stream) as archive:
+            yield archive, stream.undecodable

@@ -25,7 +25,7 @@ from typing import Any, Literal, TypeVar
 
 from synthmark import aisource, xmp
 from synthmark.aigc import AIGCLabel
-from synthmark.errors import CorruptFileError, InputError, UnsupportedFormatError
+from synthmark.errors import CorruptFileError, InputError, UnsupportedFormatError, naming_path
 from synthmark.formats import provenance_only_media_type, read_bytes, sniff
 from synthmark.keys import WatermarkKey
 from synthmark.metadata import Carrier, MetadataReading, interpret
@@ -318,6 +318,7 @@ def verify_bytes(
     return _verify(data, None, strict, keys, trust, tokenizer, explicit_labels)
 
 
+@naming_path
 def verify_file(
     path: str | os.PathLike[str],
     *,

@@ -39,7 +39,14 @@ line: ``"<path>: <what went wrong>; <how to fix it>"``.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 __all__ = [
     "BatchError",
@@ -115,6 +122,23 @@ class SynthmarkError(Exception):
         if self.fix:
             text += f"; {self.fix}"
         return " ".join(text.split("\n"))
+
+
+def naming_path(func: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Decorate a function with a ``path`` parameter (the user's file) so that every
+    :class:`SynthmarkError` escaping it names that file, however deep it was raised."""
+    signature = inspect.signature(func)
+
+    @functools.wraps(func)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return func(*args, **kwargs)
+        except SynthmarkError as exc:
+            path = signature.bind_partial(*args, **kwargs).arguments.get("path")
+            exc.about(path if isinstance(path, (str, os.PathLike)) else None)
+            raise
+
+    return wrapper
 
 
 class InputError(SynthmarkError):

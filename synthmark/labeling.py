@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from synthmark._atomic import check_output, write_atomic
 from synthmark.aigc import AIGCLabel
 from synthmark.audio import AudibleStyle
-from synthmark.errors import OutputError, ProvenanceError, SynthmarkError, WatermarkError
+from synthmark.errors import OutputError, ProvenanceError, SynthmarkError, WatermarkError, naming_path
 from synthmark.formats import FORMATS, read_bytes, sniff
 from synthmark.image.visible import LabelPlacement, LabelStyle
 from synthmark.keys import WatermarkKey
@@ -88,6 +88,7 @@ class LabelResult:
         }
 
 
+@naming_path
 def label_bytes(
     data: bytes,
     label: AIGCLabel,

@@ -117,7 +117,14 @@ def set_label(packet: str | None, value: str, *, path: str | None = None) -> str
         edited = re.sub(rf"<{p}:AIGC(\s[^>]*)?>.*?</{p}:AIGC\s*>", "", edited, flags=re.DOTALL)
         edited = re.sub(rf"\s{p}:AIGC\s*=\s*(\"[^\"]*\"|'[^']*')", "", edited)
     edited = edited.replace(_OPEN + _CLOSE, "")  # the wrapper a previous set_label added
-    rdf_prefixes = [prefix for prefix, uri in _namespaces(edited.strip("\0 \r\n\t")) if uri == RDF_NS]
+    try:
+        rdf_prefixes = [prefix for prefix, uri in _namespaces(edited.strip("\0 \r\n\t")) if uri == RDF_NS]
+    except ET.ParseError as exc:  # an AIGC tag where text cut cannot reach it (a comment, a PI)
+        raise MetadataError(
+            "the existing AIGC property cannot be cut out of the XMP packet cleanly",
+            path=path,
+            fix="remove it with an XMP editor",
+        ) from exc
     closing = None
     for prefix in rdf_prefixes:
         tag = f"{prefix}:RDF" if prefix else "RDF"

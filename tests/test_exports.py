@@ -66,7 +66,8 @@ def test_every_modality_has_the_shared_verbs():
 
 def test_every_error_is_in_the_tree_and_one_line():
     classes = [obj for _, obj in inspect.getmembers(errors, inspect.isclass) if issubclass(obj, Exception)]
-    assert all(issubclass(cls, synthmark.SynthmarkError) for cls in classes)
+    assert all(issubclass(cls, (synthmark.SynthmarkError, errors.SynthmarkWarning)) for cls in classes)
+    assert [cls.__name__ for cls in classes if issubclass(cls, Warning)] == ["ExposedKeyWarning", "SynthmarkWarning"]
     err = synthmark.CorruptFileError("JPEG is truncated\nbadly", path="a/b.jpg", fix="re-export it")
     assert str(err) == "a/b.jpg: JPEG is truncated badly; re-export it"
     assert err.exit_code == 2 and err.path == "a/b.jpg"

@@ -10,7 +10,7 @@ import zlib
 
 import pytest
 
-from synthmark._zip import read_member
+from synthmark._zip import open_archive, read_member
 from synthmark.errors import CorruptFileError, TooLargeError, UnsupportedFormatError
 
 
@@ -77,3 +77,20 @@ def test_only_stored_and_deflated_members_are_read():
         read_member(package, "a.xml", limit=100, path="d.docx", fix="f")
     with pytest.raises(CorruptFileError, match=r"member b\.xml is missing"):
         read_member(package, "b.xml", limit=100, path="d.docx", fix="f")
+
+
+def test_an_archive_with_a_name_falsely_flagged_utf8_opens_and_names_it(tmp_path):
+    """zipfile refuses the whole archive; open_archive lists the member for the caller to refuse."""
+    data = bytearray(_zip({"ok.txt": b"hi", "bad_XX.txt": b"ho"}).replace(b"bad_XX", b"bad_\xff\xfe"))
+    for signature, flags_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        start = 0
+        while (start := data.find(signature, start)) >= 0:
+            struct.pack_into("<H", data, start + flags_at, struct.unpack_from("<H", data, start + flags_at)[0] | 0x800)
+            start += 4
+    (tmp_path / "a.zip").write_bytes(data)
+    with pytest.raises(UnicodeDecodeError):
+        zipfile.ZipFile(tmp_path / "a.zip")
+    with open_archive(tmp_path / "a.zip") as (package, undecodable):
+        assert list(undecodable.values()) == ["bad_\udcff\udcfe.txt"]
+        assert read_member(package, "ok.txt", limit=10, path="a.zip", fix="f") == b"hi"
+    assert (tmp_path / "a.zip").read_bytes() == data

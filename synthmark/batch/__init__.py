@@ -37,7 +37,7 @@ from synthmark.batch.executors import Executor, make_executor
 from synthmark.batch.ledger import COLUMNS, Ledger
 from synthmark.batch.walk import LEDGER_NAME, Entry, Filter, count, walk
 from synthmark.batch.work import NOTICE_TEXTS, UNKNOWN, Notice, Options, Outcome, Role, Task, error_kind, safe_output
-from synthmark.errors import BatchError, SynthmarkError, WordingError
+from synthmark.errors import BatchError, InputError, SynthmarkError, WordingError
 from synthmark.keys import WatermarkKey
 
 __all__ = [
@@ -131,16 +131,23 @@ class Summary:
         }
 
 
+#: Largest declared list read (bytes): about 2.5 million SHA-256 lines.
+MAX_DECLARED_LIST_BYTES = 256 << 20
+
+
 def load_declared(path: str | os.PathLike[str]) -> tuple[frozenset[str], frozenset[str]]:
     """Read a declared list: one entry per line, a source path relative to SRC (as the ledger
     writes it) or a file's SHA-256 (64 hex digits); blank lines and ``#`` comments ignored.
     Returns (paths, hashes)."""
+    from synthmark.formats import read_bytes
+
+    fix = "pass a UTF-8 text file, one entry per line"
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BatchError(
-            f"cannot read the declared list ({exc})", path=path, fix="pass a UTF-8 text file, one entry per line"
-        ) from exc
+        text = read_bytes(path, limit=MAX_DECLARED_LIST_BYTES).decode("utf-8")
+    except InputError as exc:
+        raise BatchError(f"cannot read the declared list: {exc.message}", path=path, fix=fix) from exc
+    except UnicodeDecodeError as exc:
+        raise BatchError(f"the declared list is not UTF-8 ({exc.reason})", path=path, fix=fix) from exc
     paths, hashes = set(), set()
     for raw in text.splitlines():
         line = raw.strip()

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from synthmark._zip import read_member
+from synthmark._zip import ZIP_ERRORS, open_archive, read_member
 from synthmark.errors import CorruptFileError, InputError, TooLargeError, UnsafePathError, UnsupportedFormatError
 from synthmark.formats import MAX_FILE_BYTES, os_error
 
@@ -214,7 +214,7 @@ def _walk_archive(archive: Path, prefix: str, filt: Filter) -> Iterator[Entry]:
             yield from _walk_tar(archive, prefix, filt)
     except OSError as exc:
         yield _refused(where, os.fspath(archive), 0, 0, os_error(exc, archive))
-    except (zipfile.BadZipFile, tarfile.TarError, EOFError, ValueError) as exc:
+    except (*ZIP_ERRORS, tarfile.TarError) as exc:
         # The members read before the damage were yielded; the archive itself is recorded.
         yield _refused(
             where + "/",
@@ -265,12 +265,13 @@ def _walk_zip(archive: Path, prefix: str, filt: Filter) -> Iterator[Entry]:
     import calendar
 
     seen: set[str] = set()
-    with zipfile.ZipFile(archive) as handle:
+    with open_archive(archive) as (handle, undecodable):
         for info in handle.infolist():
             if info.is_dir():
                 continue
             mtime_ns = calendar.timegm((*info.date_time, 0, 0, 0)) * 1_000_000_000
-            rel, refused = _member_entry(prefix, info.filename, info.file_size, mtime_ns, seen, filt)
+            name = undecodable.get(info.filename, info.filename)  # not UTF-8: refused below
+            rel, refused = _member_entry(prefix, name, info.file_size, mtime_ns, seen, filt)
             if not filt.wants(rel):
                 continue
             if refused is not None:
@@ -356,11 +357,11 @@ def count(src: str | os.PathLike[str], filt: Filter = Filter(), *, skip: Sequenc
 def _count_walk(root: Path, filt: Filter, skip: Sequence[str]) -> Iterator[int | None]:
     if root.is_file() and root.name.lower().endswith(".zip"):
         try:
-            with zipfile.ZipFile(root) as handle:
+            with open_archive(root) as (handle, _):
                 for info in handle.infolist():
                     if not info.is_dir() and filt.wants(info.filename):
                         yield info.file_size
-        except (OSError, zipfile.BadZipFile, EOFError, ValueError):
+        except ZIP_ERRORS:
             yield 0
         return
     skipped = {os.path.realpath(p) for p in skip}

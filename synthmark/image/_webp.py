@@ -100,6 +100,8 @@ def write_label(data: bytes, label: AIGCLabel, *, path: str | None = None) -> by
     chunks = split(data, path=path)
     if chunks[0].fourcc != b"VP8X":
         width, height, alpha = _canvas(chunks[0], path=path)
+        if not (0 < width <= 1 << 24 and 0 < height <= 1 << 24):
+            raise CorruptFileError(f"WebP bitstream declares a {width}x{height} canvas", path=path, fix="re-export it")
         flags = _ALPHA_FLAG if alpha else 0
         header = struct.pack("<B3x", flags) + (width - 1).to_bytes(3, "little") + (height - 1).to_bytes(3, "little")
         chunks.insert(0, Chunk(b"VP8X", header))

@@ -34,6 +34,7 @@ from synthmark.metadata import Carrier
 from synthmark.payload import Mark
 from synthmark.text._common import style_of
 from synthmark.text._ooxml import MAX_PARTS as MAX_PARTS
+from synthmark.text._ooxml import insert_before_last
 from synthmark.text._ooxml import open_package as _open
 from synthmark.text._ooxml import read_part as _read
 from synthmark.text._ooxml import rewrite as _rewrite
@@ -116,21 +117,19 @@ def _custom_with(xml: str, label: AIGCLabel, path: str | None) -> str:
     return xml[: close.start()] + element + xml[close.start() :]
 
 
-def _with_override(types: str) -> str:
+def _with_override(types: str, path: str | None) -> str:
     if re.search(r'PartName\s*=\s*"/docProps/custom\.xml"', types, re.IGNORECASE):
         return types
     override = f'<Override PartName="/{CUSTOM}" ContentType="{_CUSTOM_TYPE}"/>'
-    close = types.rindex("</Types>")
-    return types[:close] + override + types[close:]
+    return insert_before_last(types, "</Types>", override, "[Content_Types].xml", path)
 
 
-def _with_relationship(rels: str) -> str:
+def _with_relationship(rels: str, path: str | None) -> str:
     if re.search(r'Target\s*=\s*"/?docProps/custom\.xml"', rels):
         return rels
     ids = {int(n) for n in re.findall(r'Id\s*=\s*"rId(\d+)"', rels)}
     rel = f'<Relationship Id="rId{max(ids, default=0) + 1}" Type="{_CUSTOM_REL}" Target="{CUSTOM}"/>'
-    close = rels.rindex("</Relationships>")
-    return rels[:close] + rel + rels[close:]
+    return insert_before_last(rels, "</Relationships>", rel, "_rels/.rels", path)
 
 
 def write_label(data: bytes, label: AIGCLabel, *, path: str | None = None) -> bytes:
@@ -141,10 +140,10 @@ def write_label(data: bytes, label: AIGCLabel, *, path: str | None = None) -> by
         custom = _read(package, CUSTOM, path) if CUSTOM in names else _EMPTY_CUSTOM
         changed = {CUSTOM: _custom_with(custom, label, path)}
         if CUSTOM not in names:
-            changed["[Content_Types].xml"] = _with_override(_read(package, "[Content_Types].xml", path))
+            changed["[Content_Types].xml"] = _with_override(_read(package, "[Content_Types].xml", path), path)
             if "_rels/.rels" not in names:
                 raise MetadataError("package has no _rels/.rels", path=path, fix="re-save the document")
-            changed["_rels/.rels"] = _with_relationship(_read(package, "_rels/.rels", path))
+            changed["_rels/.rels"] = _with_relationship(_read(package, "_rels/.rels", path), path)
         return _rewrite(package, changed, path)
 
 

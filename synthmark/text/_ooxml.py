@@ -14,7 +14,7 @@ import zipfile
 from collections.abc import Iterable
 from xml.etree import ElementTree
 
-from synthmark._zip import read_member
+from synthmark._zip import ZIP_ERRORS, read_member
 from synthmark.errors import CorruptFileError, TooLargeError, UnsupportedFormatError
 
 #: Most parts a package may have.
@@ -31,7 +31,7 @@ def open_package(data: bytes, path: str | None) -> tuple[zipfile.ZipFile, str]:
     try:
         package = zipfile.ZipFile(io.BytesIO(data))
         infos = package.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+    except ZIP_ERRORS as exc:
         raise CorruptFileError(f"not a readable ZIP package ({exc})", path=path, fix="re-save the document") from exc
     from synthmark.formats import MAX_FILE_BYTES
 
@@ -195,6 +195,15 @@ def _vanished(run: ElementTree.Element) -> bool:
     return False
 
 
+def insert_before_last(text: str, closing: str, addition: str, part: str, path: str | None = None) -> str:
+    """``text`` with ``addition`` before its last ``closing`` tag; a part without it (a
+    self-closed or cut root) is a :class:`CorruptFileError`."""
+    close = text.rfind(closing)
+    if close < 0:
+        raise CorruptFileError(f"{part} has no {closing} closing tag", path=path, fix=_FIX)
+    return text[:close] + addition + text[close:]
+
+
 def free_name(names: Iterable[str], pattern: str) -> str:
     """``pattern`` (with ``{}`` for a number) with the lowest number not yet taken."""
     taken = set(names)
@@ -211,8 +220,7 @@ def add_relationship(rels: str | None, kind: str, target: str) -> tuple[str, str
     taken = set(re.findall(r'\bId\s*=\s*"([^"]*)"', rels))
     rid = free_name(taken, "rId{}")
     rel = f'<Relationship Id="{rid}" Type="{REL_BASE}{kind}" Target="{target}"/>'
-    close = rels.rindex("</Relationships>")
-    return rels[:close] + rel + rels[close:], rid
+    return insert_before_last(rels, "</Relationships>", rel, "a relationships part"), rid
 
 
 def with_type(types: str, part: str, content_type: str) -> str:
@@ -225,5 +233,4 @@ def with_type(types: str, part: str, content_type: str) -> str:
     if re.search(rf'PartName\s*=\s*"/{re.escape(part)}"', types, re.IGNORECASE):
         return types
     override = f'<Override PartName="/{part}" ContentType="{content_type}"/>'
-    close = types.rindex("</Types>")
-    return types[:close] + override + types[close:]
+    return insert_before_last(types, "</Types>", override, "[Content_Types].xml")

@@ -71,7 +71,7 @@ def _reader(data: bytes, path: str | None) -> Any:
         encrypted = reader.is_encrypted
         if not encrypted:
             len(reader.pages)
-    except (pypdf.errors.PyPdfError, ValueError, KeyError, TypeError, OSError, AttributeError) as exc:
+    except Exception as exc:  # pypdf raises many types on damaged files (IndexError, RecursionError...)
         raise CorruptFileError(f"cannot read the PDF ({exc})", path=path, fix="re-export the PDF") from exc
     if encrypted:
         raise InputError("the PDF is encrypted", path=path, fix="label the unencrypted document, then encrypt it")
@@ -111,7 +111,7 @@ def write_label(data: bytes, label: AIGCLabel, *, path: str | None = None) -> by
         writer.add_metadata({KEY: label.to_json()})
         out = io.BytesIO()
         writer.write(out)
-    except (pypdf.errors.PyPdfError, ValueError, KeyError, TypeError, OSError, AttributeError) as exc:
+    except Exception as exc:  # pypdf raises many types on damaged files (IndexError, RecursionError...)
         raise MetadataError(f"cannot update the PDF ({exc})", path=path, fix="re-export the PDF and retry") from exc
     result = out.getvalue()
     if not result.startswith(data):

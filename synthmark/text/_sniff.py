@@ -1,7 +1,8 @@
 """Recognising text documents: the rows :mod:`synthmark.formats` registers, and content sniffing
 for the formats without a fixed signature (plain text, Markdown, HTML, Office ZIP packages).
 
-Light on purpose: :mod:`synthmark.formats` imports this module, so it imports only the stdlib.
+Light on purpose: :mod:`synthmark.formats` imports this module, so it imports only the stdlib
+and the leaf :mod:`synthmark._zip`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from synthmark._zip import ZIP_ERRORS
 
 __all__ = ["TEXT_FORMATS", "TextFormatRow", "sniff_text"]
 
@@ -51,7 +54,7 @@ def _office(data: bytes) -> str | None:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as package:
             names = set(package.namelist())
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+    except ZIP_ERRORS:
         return None
     if "[Content_Types].xml" not in names:
         return None

@@ -334,7 +334,8 @@ def relabel_content(
         try:
             done = label_video(src, dst, visible=style, mark=mark, progress=progress)
         except SynthmarkError as exc:
-            raise exc.about(path, instead_of=(str(src), str(dst))) from None
+            exc.about(path, instead_of=(str(src), str(dst)))
+            raise
         return dst.read_bytes(), done["placement"]
 
 
