@@ -30,6 +30,7 @@ from synthmark.formats import provenance_only_media_type, read_bytes, sniff
 from synthmark.keys import WatermarkKey
 from synthmark.metadata import Carrier, MetadataReading, interpret
 from synthmark.payload import content_id
+from synthmark.protocols import Modality
 
 __all__ = ["LAYERS", "Evidence", "Report", "Verdict", "verify_bytes", "verify_file"]
 
@@ -176,13 +177,14 @@ def _c2pa_evidence(
 
 
 def _watermark_evidence(
-    modality: Any, source: bytes | str, keys: Sequence[WatermarkKey], label: AIGCLabel | None, tokenizer: Any = None
+    modality: Modality, source: bytes | str, keys: Sequence[WatermarkKey], label: AIGCLabel | None, **options: Any
 ) -> Evidence:
     if not keys:
         return Evidence("watermark", False, False, {"reason": "no watermark key given (--key)"})
-    # Text: a tokenizer also turns on the statistical (generation-time) detector.
-    extra = {} if tokenizer is None else {"tokenizer": tokenizer}
-    report = modality.find_watermark(source, list(keys), **extra)
+    # Only the options this modality's detector takes (text: a tokenizer also turns on the
+    # statistical, generation-time detector).
+    taken = {name: value for name, value in options.items() if value is not None and name in modality.WATERMARK_OPTIONS}
+    report = modality.find_watermark(source, list(keys), **taken)
     details = _details(report.to_dict())
     details["matches_metadata"] = (
         None if label is None or report.content_id is None else content_id(label.produce_id) == report.content_id
@@ -228,7 +230,7 @@ def _verify(
         if media_type is None:
             raise
         return _verify_undecoded(data, path, media_type, strict, trust)
-    modality = importlib.import_module(f"synthmark.{fmt.modality}")
+    modality: Modality = importlib.import_module(f"synthmark.{fmt.modality}")
     source: bytes | str = data if path is None else path
     damage = _Damage()
 
@@ -237,8 +239,7 @@ def _verify(
     if isinstance(reading, InputError):
         reading = _scanned_metadata(data, strict)
     label = reading.label
-    text_tokenizer = tokenizer if fmt.modality == "text" else None
-    watermark = damage.run(lambda: _watermark_evidence(modality, source, keys, label, text_tokenizer))
+    watermark = damage.run(lambda: _watermark_evidence(modality, source, keys, label, tokenizer=tokenizer))
     if isinstance(watermark, InputError):
         watermark = damage.unread("watermark", watermark)
     c2pa = _c2pa_evidence(data, fmt.media_type, trust, label, watermark)

@@ -27,7 +27,8 @@ from synthmark.formats import FORMATS, read_bytes, sniff
 from synthmark.image.visible import LabelPlacement, LabelStyle
 from synthmark.keys import WatermarkKey
 from synthmark.metadata import check_relabel, interpret
-from synthmark.payload import content_id
+from synthmark.payload import Mark, content_id
+from synthmark.protocols import ExplicitStyles, Modality
 
 if TYPE_CHECKING:
     from synthmark.omissions import OmissionLog
@@ -128,24 +129,15 @@ def label_bytes(
     """
     start = time.perf_counter()
     fmt = sniff(data, path=path)
-    # Images and text documents take the visible style (text: its wording, top = start of the
-    # document, other positions = end); audio the audible one.
-    explicit_style: Any = audible if fmt.modality == "audio" else visible
+    modality: Modality = importlib.import_module(f"synthmark.{fmt.modality}")
+    explicit_style = modality.explicit_style(ExplicitStyles(visible, audible, video))
     omitted = explicit_style is None
-    extra: dict[str, Any] = {}
-    if fmt.modality == "video":
-        from synthmark.video import VideoLabelStyle
-
-        if visible is not None:
-            explicit_style = replace(video, image=visible) if video is not None else VideoLabelStyle(image=visible)
-        extra = {"progress": progress}
     if explicit_style is None and key is None and not metadata and signer is None:
         raise SynthmarkError(
             "nothing to do: the explicit label, watermark, metadata label and C2PA manifest are all off",
             path=path,
             fix="enable at least one layer",
         )
-    modality = importlib.import_module(f"synthmark.{fmt.modality}")
     fmt.module().check(data, path=path)
     # Before any work: never replace another producer's label (art. 10); fields kept from the
     # file's own label are written as found.
@@ -164,26 +156,25 @@ def label_bytes(
         warnings.append(f"explicit label not added: not supported in {fmt.name} files yet; add it where it is authored")
         explicit_style = None
     if explicit_style is not None or key is not None:
-        mark = None if key is None else modality.Mark(key, content_id(label.produce_id))
+        mark = None if key is None else Mark(key, content_id(label.produce_id))
         try:
-            data, placement = modality.relabel_content(data, explicit_style, mark, path=path, **extra)
+            data, placement = modality.relabel_content(data, explicit_style, mark, path=path, progress=progress)
         except WatermarkError as exc:
             # The watermark is encouraged, the other layers are required: label without it,
             # and say so (layers then lack "watermark").
             warnings.append(f"watermark skipped: {exc.message}; {exc.fix}")
             key = mark = None
             if explicit_style is not None:
-                data, placement = modality.relabel_content(data, explicit_style, None, path=path, **extra)
-        explicit = "audible" if fmt.modality == "audio" else "visible"
-        layers += [name for name, on in ((explicit, explicit_style), ("watermark", key)) if on is not None]
+                data, placement = modality.relabel_content(data, explicit_style, None, path=path, progress=progress)
+        layers += [
+            name for name, on in ((modality.EXPLICIT_LAYER, explicit_style), ("watermark", key)) if on is not None
+        ]
         if mark is not None:
             watermark = {"payload": f"{mark.content_id:016x}", "key_id": mark.key.key_id}
     if metadata and not getattr(codec, "CARRIES_METADATA", True):
         warnings.append(f"no metadata label: {fmt.media_type} has no metadata container (the explicit label serves)")
     elif metadata:
-        # A text document's format can hang on its name (Markdown without front matter).
-        named = {"path": path} if fmt.modality == "text" else {}
-        data = modality.write_metadata(data, label, **named)
+        data = modality.write_metadata(data, label, path=path)
         layers.append("metadata")
     had_manifest = (
         _may_carry_manifest(original)
@@ -219,7 +210,7 @@ def label_bytes(
     # propagation or class 2/3 relabel.
     producing = label.label == "1" and (existing is None or existing.content_producer == label.content_producer)
     if omitted and explicit_supported and producing:
-        kind = "audible" if fmt.modality == "audio" else "visible"
+        kind = modality.EXPLICIT_LAYER
         if omission_log is None:
             warnings.append(
                 f"{kind} label omitted: art. 9 asks for a record of such hand-outs kept >= 6 months "

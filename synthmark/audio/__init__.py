@@ -16,9 +16,8 @@ PyAV (FFmpeg) and mutagen are imported on first use.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, BinaryIO, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -30,6 +29,7 @@ from synthmark.errors import LowCapacityError, MetadataError, RenderError, Water
 from synthmark.keys import WatermarkKey
 from synthmark.metadata import MetadataReading, interpret, write_checked
 from synthmark.payload import Mark
+from synthmark.protocols import ExplicitStyles, Source
 
 if TYPE_CHECKING:
     from synthmark.aisource import ProvenanceMetadata
@@ -54,7 +54,15 @@ __all__ = [
 __getattr__ = lazy_attributes(__name__, {"find_rhythm_prompt": "synthmark.audio.audible"})
 
 
-Source = str | os.PathLike[str] | bytes | BinaryIO
+#: The Modality contract (synthmark.protocols): the explicit label's layer name, the options
+#: find_watermark takes beyond the keys.
+EXPLICIT_LAYER = "audible"
+WATERMARK_OPTIONS: frozenset[str] = frozenset()
+
+
+def explicit_style(styles: ExplicitStyles) -> AudibleStyle | None:
+    """The audible label's style (a voice prompt or the rhythm)."""
+    return styles.audible  # type: ignore[no-any-return]
 
 
 # pydub interop: an AudioSegment carries its own rate; it is recognised by duck typing, so
@@ -153,15 +161,22 @@ def read_metadata(source: Source, *, strict: bool = False) -> MetadataReading:
     return interpret(fmt.module().read_carriers(data, path=path), strict=strict)
 
 
-def write_metadata(source: Source, label: AIGCLabel) -> bytes:
+def write_metadata(source: Source, label: AIGCLabel, *, path: str | None = None) -> bytes:
     """The file's bytes with exactly one AIGC label; the audio frames are not re-encoded and
-    other tags are kept. The label is read back before returning."""
-    data, path = _load(source)
+    other tags are kept. The label is read back before returning; ``path`` names bytes in
+    errors."""
+    data, source_path = _load(source)
+    path = path or source_path
     return write_checked(audio_format(data, path=path).module(), data, label, path=path)
 
 
 def relabel_content(
-    data: bytes, style: AudibleStyle | None, mark: Mark | None = None, *, path: str | None = None
+    data: bytes,
+    style: AudibleStyle | None,
+    mark: Mark | None = None,
+    *,
+    path: str | None = None,
+    progress: Any = None,  # unused: one decode, one encode (the Modality contract)
 ) -> tuple[bytes, None]:
     """Add the audible label and/or the watermark, then re-encode once in the input's format,
     sample rate, channel layout and (lossy) bit rate. The metadata label is written after this

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import threading
 import warnings
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, BinaryIO, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 from PIL import Image, ImageFile
@@ -41,6 +40,7 @@ from synthmark.image.visible import (
 from synthmark.keys import WatermarkKey
 from synthmark.metadata import MetadataReading, interpret, write_checked
 from synthmark.payload import Mark
+from synthmark.protocols import ExplicitStyles, Source
 
 __all__ = [
     "DEFAULT_HEIGHT",
@@ -82,7 +82,16 @@ _WATERMARK_NAMES = ("Capacity", "WatermarkReport", "detect_watermark", "embed_wa
 __getattr__ = lazy_attributes(__name__, dict.fromkeys(_WATERMARK_NAMES, "synthmark.image.watermark"))
 
 
-Source = str | os.PathLike[str] | bytes | BinaryIO
+#: The Modality contract (synthmark.protocols): the explicit label's layer name, the options
+#: find_watermark takes beyond the keys.
+EXPLICIT_LAYER = "visible"
+WATERMARK_OPTIONS: frozenset[str] = frozenset()
+
+
+def explicit_style(styles: ExplicitStyles) -> LabelStyle | None:
+    """The visible label's style."""
+    return styles.visible  # type: ignore[no-any-return]
+
 
 # EXIF orientation -> the transpose that shows the image upright, and its inverse.
 _UPRIGHT = {
@@ -113,14 +122,16 @@ def read_metadata(source: Source, *, strict: bool = False) -> MetadataReading:
     return interpret(fmt.module().read_carriers(data, path=path), strict=strict)
 
 
-def write_metadata(source: Source, label: AIGCLabel) -> bytes:
+def write_metadata(source: Source, label: AIGCLabel, *, path: str | None = None) -> bytes:
     """The file's bytes with exactly one AIGC label ``label``, merged into its existing XMP.
 
     Pixels are not decoded or re-encoded; every other metadata (XMP, EXIF, ICC) is kept. The
     label must pass :func:`synthmark.aigc.validate` (:class:`InvalidLabelError` otherwise) and
-    is read back from the result (:class:`MetadataError` if it does not round-trip).
+    is read back from the result (:class:`MetadataError` if it does not round-trip). ``path``
+    names bytes in errors.
     """
-    data, path = load_source(source)
+    data, source_path = load_source(source)
+    path = path or source_path
     return write_checked(image_format(data, path=path).module(), data, label, path=path)
 
 
@@ -189,7 +200,12 @@ def _markable(image: Image.Image, *, path: str | None) -> Image.Image:
 
 
 def relabel_pixels(
-    data: bytes, style: LabelStyle | None, mark: Mark | None = None, *, path: str | None = None
+    data: bytes,
+    style: LabelStyle | None,
+    mark: Mark | None = None,
+    *,
+    path: str | None = None,
+    progress: Any = None,  # unused: one image is one step (the Modality contract)
 ) -> tuple[bytes, LabelPlacement | None]:
     """Draw the visible label in ``style`` and/or embed the watermark ``mark``, then re-encode
     once in the same format, carrying over all metadata.

@@ -34,10 +34,9 @@ generate with.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 
 from synthmark._lazy import lazy_attributes
 from synthmark.aigc import AIGCLabel
@@ -45,6 +44,7 @@ from synthmark.errors import RenderError
 from synthmark.keys import WatermarkKey
 from synthmark.metadata import MetadataReading, interpret, write_checked
 from synthmark.payload import Mark, WatermarkReport
+from synthmark.protocols import ExplicitStyles, Source
 from synthmark.text.explicit import (
     DEFAULT_TEXT,
     VARIANTS,
@@ -110,7 +110,16 @@ _LAZY = {
 __getattr__ = lazy_attributes(__name__, _LAZY)
 
 
-Source = str | os.PathLike[str] | bytes | BinaryIO
+#: The Modality contract (synthmark.protocols): the explicit label's layer name, the options
+#: find_watermark takes beyond the keys (a tokenizer turns on the statistical detector).
+EXPLICIT_LAYER = "visible"
+WATERMARK_OPTIONS = frozenset({"tokenizer"})
+
+
+def explicit_style(styles: ExplicitStyles) -> Any:
+    """The phrase's style: the visible style (its wording; top positions mean the start)."""
+    return styles.visible
+
 
 #: The shared verb's name in the other modalities.
 add_visible_label = add_explicit_label
@@ -177,7 +186,12 @@ def supports_explicit(data: bytes, *, path: str | None = None) -> bool:
 
 
 def relabel_content(
-    data: bytes, style: object | None, mark: Mark | None = None, *, path: str | None = None
+    data: bytes,
+    style: object | None,
+    mark: Mark | None = None,
+    *,
+    path: str | None = None,
+    progress: Any = None,  # unused: documents are rewritten in one step (the Modality contract)
 ) -> tuple[bytes, None]:
     """Add the explicit label (``style``: a :class:`TextLabelStyle`, a phrase, or an image
     :class:`~synthmark.image.LabelStyle` whose top positions mean the start and the others the

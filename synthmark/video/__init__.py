@@ -17,11 +17,12 @@ PyAV (FFmpeg) is imported on first use.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -31,6 +32,7 @@ from synthmark.errors import LowCapacityError, SynthmarkError
 from synthmark.keys import WatermarkKey
 from synthmark.metadata import MetadataReading, interpret, write_checked
 from synthmark.payload import Mark
+from synthmark.protocols import ExplicitStyles, Source
 
 if TYPE_CHECKING:
     from synthmark.aisource import ProvenanceMetadata
@@ -58,7 +60,24 @@ __all__ = [
     "write_metadata",
 ]
 
-Source = str | os.PathLike[str] | bytes | BinaryIO
+
+#: The Modality contract (synthmark.protocols): the explicit label's layer name, the options
+#: find_watermark takes beyond the keys.
+EXPLICIT_LAYER = "visible"
+WATERMARK_OPTIONS = frozenset({"frames", "max_frames"})
+
+
+def explicit_style(styles: ExplicitStyles) -> VideoLabelStyle | None:
+    """The frames' label: the visible style's text and placement, shown as ``styles.video``
+    says (default: the opening frames); None when the visible label is off."""
+    from synthmark.video.labeler import VideoLabelStyle
+
+    if styles.visible is None:
+        return None
+    if styles.video is None:
+        return VideoLabelStyle(image=styles.visible)
+    return dataclasses.replace(styles.video, image=styles.visible)  # type: ignore[no-any-return]
+
 
 # The frame-level pieces import the image modality, which imports the format registry, which
 # imports this package for its magic bytes: they load on first use.
@@ -117,10 +136,11 @@ def read_metadata(source: Source, *, strict: bool = False) -> MetadataReading:
     return interpret(fmt.module().read_carriers(data, path=path), strict=strict)
 
 
-def write_metadata(source: Source, label: AIGCLabel) -> bytes:
+def write_metadata(source: Source, label: AIGCLabel, *, path: str | None = None) -> bytes:
     """The file's bytes with exactly one AIGC label; no stream is re-encoded and other tags are
-    kept. The label is read back before returning."""
-    data, path = _load(source)
+    kept. The label is read back before returning; ``path`` names bytes in errors."""
+    data, source_path = _load(source)
+    path = path or source_path
     return write_checked(video_format(data, path=path).module(), data, label, path=path)
 
 
