@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from synthmark.audio._io import decode_audio
+from synthmark import audio
 from synthmark.audio.watermark import detect_watermark, embed_watermark
 from synthmark.keys import WatermarkKey
 from synthmark.transforms.audio import AUDIO_SUITE, _resample, snr_db
@@ -84,10 +84,9 @@ def main(*, repeat: int = 5, keys: int = 2, false_positive_keys: int = 100) -> N
         f"  {'clip':<24} {'length':>7} {'channels':>8} {'SNR dB':>7} {'PESQ':>5} {'noise':>6}"
         f" {'embed':>8} {'detect':>8} {'unmarked':>9} {'search':>7}"
     )
-    decoded = {clip: decode_audio(AUDIO / clip) for clip in CLIPS}
+    decoded = {clip: audio.read_samples(AUDIO / clip) for clip in CLIPS}
     results: dict[str, dict[str, list[bool]]] = {name: {clip: [] for clip in CLIPS} for name in AUDIO_SUITE}
-    for clip, (samples, info) in decoded.items():
-        rate = info.sample_rate
+    for clip, (samples, rate) in decoded.items():
         embed_x, detect_x, unmarked_x, search_x = _speed(samples, rate, key_list[0], repeat)
         snrs = []
         for key in key_list:
@@ -129,8 +128,8 @@ def main(*, repeat: int = 5, keys: int = 2, false_positive_keys: int = 100) -> N
 
     fp_keys = [WatermarkKey(hashlib.sha256(f"bench fp {i}".encode()).digest()) for i in range(false_positive_keys)]
     hits = tried = 0
-    for samples, info in decoded.values():
-        for excerpt in _windows(samples, info.sample_rate):
+    for samples, rate in decoded.values():
+        for excerpt in _windows(samples, rate):
             tried += 1
-            hits += detect_watermark(excerpt, info.sample_rate, fp_keys).found
+            hits += detect_watermark(excerpt, rate, fp_keys).found
     print(f"\n  false positives: {hits} detections in {tried} unmarked 10 s excerpts x {false_positive_keys} keys")

@@ -104,8 +104,6 @@ def _chain(data: bytes, signer: provenance.Signer, anchors: list[bytes], *, repe
     chain walk's cost is the difference, plus the walk alone on the parsed store JSON."""
     import c2pa
 
-    from synthmark.provenance._manifest import report_from_store
-
     single = provenance.sign(data, "image/jpeg", signer, label=LABEL)
     chain = single
     for _ in range(2):
@@ -125,7 +123,7 @@ def _chain(data: bytes, signer: provenance.Signer, anchors: list[bytes], *, repe
         ),
         (
             "the walk alone (report_from_store on the 3-manifest JSON)",
-            median_ms(lambda: report_from_store(store, "Trusted"), repeat=repeat),
+            median_ms(lambda: provenance.report_from_store(store, "Trusted"), repeat=repeat),
         ),
     ]
     table(

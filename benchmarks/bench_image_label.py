@@ -111,8 +111,8 @@ def main(*, repeat: int = 15) -> None:
     array = np.asarray(Image.open(PHOTO).convert("RGB"))
     table(
         "visible label core on a 1080p RGB uint8 array (no codec)",
-        [("synthmark image.add_visible_label", median_ms(lambda: image.add_visible_label(array), repeat=repeat))],
-        baseline="synthmark image.add_visible_label",
+        [("synthmark image.add_explicit_label", median_ms(lambda: image.add_explicit_label(array), repeat=repeat))],
+        baseline="synthmark image.add_explicit_label",
     )
     table(
         "read the label back from a labeled 1080p JPEG",

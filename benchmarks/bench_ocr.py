@@ -4,7 +4,7 @@ not draw.
 Data (``fixtures/ocr/README.md``): the real photos of ``fixtures/ocr/corpus.json`` (fixtures/photos,
 fixtures/images and fixtures/ocr/photos, many with ordinary signs and printed text) and label
 "stamps" rendered with seven Debian CJK fonts that are not synthmark's (``fixtures/ocr/stamps``),
-composited at run time by ``tests/ocr/stamps.py``. Photos and fonts are split into a tuning part
+composited at run time by ``fixtures/stamps.py``. Photos and fonts are split into a tuning part
 and a held-out part; this benchmark reports the held-out part (``split="tuning"`` shows what
 the engine was tuned on).
 
@@ -15,7 +15,7 @@ the engine was tuned on).
    :data:`MIN_CONTRAST`; a plate is always legible), saved as JPEG q75, read with the edge
    scan. A hit is a label whose box overlaps the stamp; ``meets_5_2 right`` is how often that
    label's ``meets_5_2`` is what it should be (Chinese wording: True; English only: False).
-2. **synthmark's own labels** (``add_visible_label``, ``AI生成`` + ``AI-generated``, every position,
+2. **synthmark's own labels** (``add_explicit_label``, ``AI生成`` + ``AI-generated``, every position,
    5 / 6 / 8 %), JPEG q75, edge scan; right = one label, in the asked position, meeting 5.2.
 3. **False labels** on every unlabeled held-out photo (edge and full scan, as stored and after
    JPEG q75), and on held-out photos carrying held-out *confusable* stamps (``合成树脂``,
@@ -40,10 +40,7 @@ import cv2
 import numpy as np
 
 from benchmarks._timing import median_ms
-from synthmark.image import add_visible_label
-from synthmark.ocr import engine, read_labels
-from synthmark.ocr.labels import LabelReading
-from tests.ocr.stamps import (
+from fixtures.stamps import (
     EDGE_POSITIONS,
     Stamp,
     composite,
@@ -54,6 +51,9 @@ from tests.ocr.stamps import (
     overlaps,
     stamps,
 )
+from synthmark.image import add_explicit_label
+from synthmark.ocr import engine, read_labels
+from synthmark.ocr.labels import LabelReading
 
 #: Line heights of the recall trials, fraction of the shortest side.
 HEIGHTS = (0.05, 0.065, 0.08)
@@ -169,7 +169,7 @@ def own_labels(split: str = "heldout", *, quick: bool = False) -> Tally:
             height = (0.05, 0.06, 0.08)[i % 3]
             i += 1
             try:
-                image = add_visible_label(photo, second_line="AI-generated", position=position, height=height)  # type: ignore[arg-type]
+                image = add_explicit_label(photo, second_line="AI-generated", position=position, height=height)  # type: ignore[arg-type]
             except Exception:  # the label does not fit a small photo
                 continue
             labels = read_labels(jpeg(image)).labels
@@ -262,7 +262,7 @@ def _rapidocr_like(image: np.ndarray) -> int:
 def speed(repeat: int) -> list[tuple[str, float, float | None]]:
     """(case, synthmark median ms, rapidocr-like median ms) at 1080p."""
     plain = load_photo("images/photo1080p.jpg")
-    labeled = jpeg(add_visible_label(load_photo("photos/meadow-mountains.jpg"), second_line="AI-generated"))
+    labeled = jpeg(add_explicit_label(load_photo("photos/meadow-mountains.jpg"), second_line="AI-generated"))
     rows = []
     for name, image in (("unlabeled 1080p photo", plain), ("labeled 1080p photo (2 lines)", labeled)):
         edges = median_ms(lambda image=image: read_labels(image, scan="edges"), repeat=repeat)
@@ -298,7 +298,7 @@ def main(*, quick: bool = False, split: str = "heldout", repeat: int = 7) -> Non
     for miss in (tallies["all"].misses or [])[:10]:
         print(f"    missed: {miss}")
     own = own_labels(split, quick=quick)
-    name = "synthmark add_visible_label, 2 lines, 8 positions"
+    name = "synthmark add_explicit_label, 2 lines, 8 positions"
     print(f"  {name:<52} {own.rate():>20} {100 * own.right_5_2 / max(1, own.trials):>14.1f} %")
     for miss in (own.misses or [])[:5]:
         print(f"    missed: {miss}")

@@ -26,13 +26,13 @@ import cv2
 import numpy as np
 
 from benchmarks.peers import available_peers
+from fixtures.clips import CLIPS, MAKER
 from synthmark import video
 from synthmark.keys import WatermarkKey
 from synthmark.payload import Mark
 from synthmark.transforms.quality import psnr
 from synthmark.transforms.video import VIDEO_SUITE, output_suffix, transform_file
-from synthmark.video._io import iter_frames, transcode
-from tests.video.clips import CLIPS, MAKER
+from synthmark.video import iter_frames, transcode
 
 PHOTOS = (
     "meadow-mountains.jpg", "bird-bokeh.jpg", "indoor-clock.jpg", "dogs-portrait.jpg", "forest-stream.jpg",
@@ -106,7 +106,7 @@ def _pipeline(folder: Path, repeat: int) -> None:
             video.label_video(source, folder / "labeled.mp4", mark=mark, overwrite=True, check_watermark=False)
             labeled.append(time.perf_counter() - start)
         base, ours = statistics.median(plain), statistics.median(labeled)
-        plain_name = f"{seconds:.0f} s clip: plain decode + re-encode (_io.transcode)"
+        plain_name = f"{seconds:.0f} s clip: plain decode + re-encode (video.transcode)"
         label_name = f"{seconds:.0f} s clip: label_video, opening label (3 s) + watermark"
         print(f"  {plain_name:<58} {base:>8.2f} {'1.00x':>9}")
         print(f"  {label_name:<58} {ours:>8.2f} {ours / base:>8.2f}x")

@@ -27,6 +27,16 @@ _STEP = 1 << 20
 ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError, RuntimeError)
 
 
+def check_method(info: zipfile.ZipInfo, *, path: str | None) -> None:
+    """Refuse a member that is neither stored nor deflated (:class:`UnsupportedFormatError`)."""
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise UnsupportedFormatError(
+            f"member {info.filename} uses compression method {info.compress_type}",
+            path=path,
+            fix="store or deflate it (the methods every ZIP tool writes)",
+        )
+
+
 def read_member(
     package: zipfile.ZipFile, member: str | zipfile.ZipInfo, *, limit: int, path: str | None, fix: str
 ) -> bytes:
@@ -40,12 +50,7 @@ def read_member(
     except KeyError as exc:
         raise CorruptFileError(f"member {member} is missing", path=path, fix=fix) from exc
     name = info.filename
-    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-        raise UnsupportedFormatError(
-            f"member {name} uses compression method {info.compress_type}",
-            path=path,
-            fix="store or deflate it (the methods every ZIP tool writes)",
-        )
+    check_method(info, path=path)
     out = bytearray()
     try:
         with package.open(info) as stream:

@@ -30,7 +30,7 @@ CLAUSES: dict[str, tuple[str, str, str]] = {
     "image-explicit": (
         "GB 45438-2025 5.2",
         "image: text on an edge or corner, height ≥ 5 % of the shortest side, legible",
-        "`image.add_visible_label` (positions, height, contrast); OCR reading of labels",
+        "`image.add_explicit_label` (positions, height, contrast); OCR reading of labels",
     ),
     "video-explicit": (
         "GB 45438-2025 cl. 5 (video)",
@@ -40,7 +40,7 @@ CLAUSES: dict[str, tuple[str, str, str]] = {
     "audio-explicit": (
         "GB 45438-2025 cl. 5 (audio)",
         "audio: a voice prompt or the short-long-short-short rhythm",
-        "`audio.add_audible_label`, the rhythm and voice prompt detectors",
+        "`audio.add_explicit_label`, the rhythm and voice prompt detectors",
     ),
     "text-explicit": (
         "GB 45438-2025 cl. 5 (text); Measures art. 4",

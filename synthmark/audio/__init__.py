@@ -3,7 +3,7 @@ Ogg (Vorbis/Opus) and M4A.
 
 The verbs every modality shares:
 
-* :func:`add_audible_label` — the rhythm ("short-long-short-short") or spoken prompt of
+* :func:`add_explicit_label` — the rhythm ("short-long-short-short") or spoken prompt of
   GB 45438 5.3, pure on sample arrays; :func:`find_rhythm_prompt` finds it again;
 * :func:`embed_watermark` / :func:`detect_watermark` — the keyed watermark, pure on arrays
   (``(n, channels)`` float32 in [-1, 1] or int16, with the sample rate), and
@@ -36,17 +36,22 @@ if TYPE_CHECKING:
     from synthmark.audio.audible import find_rhythm_prompt
 
 __all__ = [
+    "EXPLICIT_LAYER",
+    "WATERMARK_OPTIONS",
     "AudibleStyle",
     "AudioWatermarkReport",
     "Mark",
     "StreamingEmbedder",
-    "add_audible_label",
+    "add_explicit_label",
     "detect_watermark",
     "embed_watermark",
+    "explicit_style",
+    "find_explicit",
     "find_rhythm_prompt",
     "find_watermark",
     "read_metadata",
     "read_provenance_metadata",
+    "read_samples",
     "relabel_content",
     "write_metadata",
 ]
@@ -109,13 +114,13 @@ def detect_watermark(samples: Any, sample_rate: int | None, keys: Any, **options
     return _watermark.detect_watermark(array, rate, keys, **options)
 
 
-def add_audible_label(samples: Any, sample_rate: int | None = None, **options: Any) -> Any:
-    """:func:`synthmark.audio.audible.add_audible_label` for arrays (with ``sample_rate``) or a
+def add_explicit_label(samples: Any, sample_rate: int | None = None, **options: Any) -> Any:
+    """:func:`synthmark.audio.audible.add_explicit_label` for arrays (with ``sample_rate``) or a
     pydub ``AudioSegment``; the same kind out."""
     from synthmark.audio import audible
 
     array, rate = _samples_and_rate(samples, sample_rate)
-    labeled = audible.add_audible_label(array, rate, **options)
+    labeled = audible.add_explicit_label(array, rate, **options)
     return _to_segment(labeled, samples) if _is_segment(samples) else labeled
 
 
@@ -187,9 +192,9 @@ def relabel_content(
     fmt.module().check(data, path=path)
     samples, info = decode_audio(data, path=path)
     if style is not None:
-        from synthmark.audio.audible import add_audible_label
+        from synthmark.audio.audible import add_explicit_label
 
-        samples = add_audible_label(
+        samples = add_explicit_label(
             samples, info.sample_rate, kind=style.kind, at=style.at, language=style.language, gap=style.gap
         )
     if mark is not None:

@@ -6,7 +6,7 @@
   raised-cosine fades.
 * :func:`voice_prompt` gives the bundled spoken clip: Mandarin "人工智能生成" (both required
   elements) or the English "AI generated content" (``language="en"``), resampled to any rate.
-* :func:`add_audible_label` puts a prompt at the start, the end, both, or a position in the
+* :func:`add_explicit_label` puts a prompt at the start, the end, both, or a position in the
   middle of a programme, with silence between, 10 ms fades at every join, and the prompt's
   loudness matched to the programme's.
 * :func:`label_turn` gives just the prompt segment for one turn of a voice assistant or a
@@ -51,7 +51,7 @@ __all__ = [
     "RhythmMatch",
     "VoiceMatch",
     "active_level",
-    "add_audible_label",
+    "add_explicit_label",
     "find_rhythm_prompt",
     "find_voice_prompt",
     "label_turn",
@@ -321,7 +321,7 @@ def voice_prompt(sample_rate: int, *, language: str = "zh", channels: int = 1) -
 
     ``language="zh"``: "人工智能生成" (2.7 s, 136 characters/min); ``"en"``: "AI generated
     content" (1.7 s). Both are espeak-ng speech stored at 16 kHz (see ``prompts/README.md``),
-    peak-normalised to -3 dBFS; :func:`add_audible_label` sets their loudness.
+    peak-normalised to -3 dBFS; :func:`add_explicit_label` sets their loudness.
 
     Examples
     --------
@@ -391,7 +391,7 @@ def _gap(gap: float, sample_rate: int, channels: int) -> Float:
     return np.zeros((round(gap * sample_rate), channels))
 
 
-def add_audible_label(
+def add_explicit_label(
     samples: np.ndarray,
     sample_rate: int,
     *,
@@ -439,7 +439,7 @@ def add_audible_label(
     Examples
     --------
     >>> programme = np.zeros((48000, 2), dtype=np.float32)
-    >>> add_audible_label(programme, 48000).shape  # 1.08 s prompt + 0.2 s gap + 1 s
+    >>> add_explicit_label(programme, 48000).shape  # 1.08 s prompt + 0.2 s gap + 1 s
     (109440, 2)
     """
     rate = _check_rate(sample_rate)
@@ -489,7 +489,7 @@ def label_turn(
     its level (``level="match"``), channels and dtype are used; with ``samples=None`` the segment
     has ``channels`` and ``dtype`` and the prompt sits at ``level`` (-20 dBFS for ``"match"``).
     The segment starts and ends in silence; a turn that does not start or end near silence
-    should be faded by the caller. Other options are those of :func:`add_audible_label`.
+    should be faded by the caller. Other options are those of :func:`add_explicit_label`.
 
     Examples
     --------
@@ -810,7 +810,7 @@ def find_rhythm_prompt(
     --------
     >>> rate = 16000
     >>> quiet = np.zeros(rate, dtype=np.float32)
-    >>> labeled = add_audible_label(quiet, rate, level=-20.0)
+    >>> labeled = add_explicit_label(quiet, rate, level=-20.0)
     >>> [(round(m.start, 1), m.unit, abs(m.frequency - 1046.5) < 3) for m in find_rhythm_prompt(labeled, rate)]
     [(0.0, 0.12, True)]
     """
@@ -860,7 +860,7 @@ def find_rhythm_prompt(
 VOICE_SPEEDS = (0.94, 1.06)
 #: ``synthmark.audio.find_explicit`` runs :func:`find_rhythm_prompt` (about 20x real time on one
 #: core) over the whole of a recording up to this long (seconds); on a longer one, over the first
-#: and the last :data:`RHYTHM_EDGE_SCAN` seconds only, where ``add_audible_label`` puts a start or
+#: and the last :data:`RHYTHM_EDGE_SCAN` seconds only, where ``add_explicit_label`` puts a start or
 #: end prompt. The voice prompt detector (several hundred times real time) always scans it all.
 RHYTHM_FULL_SCAN = 600.0
 RHYTHM_EDGE_SCAN = 120.0
@@ -1281,7 +1281,7 @@ def find_voice_prompt(
     --------
     >>> rate = 16000
     >>> quiet = np.zeros(rate, dtype=np.float32)
-    >>> labeled = add_audible_label(quiet, rate, kind="voice", language="en", at="end", level=-20.0)
+    >>> labeled = add_explicit_label(quiet, rate, kind="voice", language="en", at="end", level=-20.0)
     >>> [(m.language, round(m.start, 2), m.score > 0.99) for m in find_voice_prompt(labeled, rate)]
     [('en', 1.23, True)]
     """

@@ -2,7 +2,7 @@
 
 The verbs every modality shares:
 
-* :func:`add_visible_label` — pure, on arrays or Pillow images;
+* :func:`add_explicit_label` — pure, on arrays or Pillow images;
 * :func:`read_metadata` / :func:`write_metadata` — on file bytes (or a path / file object),
   never touching pixels; a JPEG's entropy-coded data stays byte-identical.
 
@@ -34,7 +34,7 @@ from synthmark.image.visible import (
     POSITIONS,
     LabelPlacement,
     LabelStyle,
-    add_visible_label,
+    add_explicit_label,
     draw_label,
 )
 from synthmark.keys import WatermarkKey
@@ -46,17 +46,20 @@ __all__ = [
     "DEFAULT_HEIGHT",
     "DEFAULT_SECOND_LINE",
     "DEFAULT_TEXT",
+    "EXPLICIT_LAYER",
     "MIN_HEIGHT",
     "POSITIONS",
+    "WATERMARK_OPTIONS",
     "Capacity",
+    "ImageWatermarkReport",
     "LabelPlacement",
     "LabelStyle",
     "Mark",
-    "WatermarkReport",
-    "add_visible_label",
+    "add_explicit_label",
     "detect_watermark",
     "draw_label",
     "embed_watermark",
+    "explicit_style",
     "find_explicit",
     "find_watermark",
     "read_metadata",
@@ -71,14 +74,14 @@ if TYPE_CHECKING:
     from synthmark.aisource import ProvenanceMetadata
     from synthmark.image.watermark import (
         Capacity,
-        WatermarkReport,
+        ImageWatermarkReport,
         detect_watermark,
         embed_watermark,
         watermark_capacity,
     )
 
 # The watermark needs OpenCV; it is imported on first use so ``import synthmark`` stays light.
-_WATERMARK_NAMES = ("Capacity", "WatermarkReport", "detect_watermark", "embed_watermark", "watermark_capacity")
+_WATERMARK_NAMES = ("Capacity", "ImageWatermarkReport", "detect_watermark", "embed_watermark", "watermark_capacity")
 __getattr__ = lazy_attributes(__name__, dict.fromkeys(_WATERMARK_NAMES, "synthmark.image.watermark"))
 
 

@@ -35,7 +35,7 @@ __all__ = [
     "POSITIONS",
     "LabelPlacement",
     "PreparedLabel",
-    "add_visible_label",
+    "add_explicit_label",
     "bundled_font_path",
     "prepare_label",
 ]
@@ -56,7 +56,7 @@ Plate = Literal["auto", "dark", "light", "outline"]
 ImageT = TypeVar("ImageT", np.ndarray, Image.Image)
 
 _BUNDLED_FONT = "NotoSansSC-Subset.otf"
-# Pillow modes handled natively; others are converted as documented in add_visible_label.
+# Pillow modes handled natively; others are converted as documented in add_explicit_label.
 _NATIVE_MODES = {"L", "LA", "RGB", "RGBA", "I;16", "I;16L", "I;16B", "I", "F"}
 
 
@@ -278,7 +278,7 @@ class PreparedLabel:
 
     def apply(self, frame: np.ndarray) -> np.ndarray:
         """Composite the label onto ``frame`` (H x W x C array of the prepared size, any dtype
-        :func:`add_visible_label` takes) in place; returns ``frame``."""
+        :func:`add_explicit_label` takes) in place; returns ``frame``."""
         rows = slice(self.placement.top, self.placement.top + self.placement.height)
         cols = slice(self.placement.left, self.placement.left + self.placement.width)
         frame[rows, cols] = _composite(frame[rows, cols], self.back, self.text, self.plate)
@@ -361,7 +361,7 @@ def _from_array(array: np.ndarray, mode: str) -> Image.Image:
 class LabelStyle:
     """How the visible label reads and where it goes; checked on construction.
 
-    Fields as the keyword arguments of :func:`add_visible_label`. Raises
+    Fields as the keyword arguments of :func:`add_explicit_label`. Raises
     :class:`RenderError` for an unknown position or plate, a height outside [0.05, 0.5] or
     empty/multi-line text, and :class:`WordingError` when the text lacks the AI or the
     generation element.
@@ -402,7 +402,7 @@ class LabelStyle:
         return [line for line in (self.text, self.second_line) if line]
 
 
-def add_visible_label(
+def add_explicit_label(
     image: ImageT,
     *,
     text: str = DEFAULT_TEXT,
@@ -453,7 +453,7 @@ def add_visible_label(
 def draw_label(
     image: np.ndarray | Image.Image, style: LabelStyle, *, owned: bool = False
 ) -> tuple[np.ndarray | Image.Image, LabelPlacement]:
-    """:func:`add_visible_label` with a :class:`LabelStyle`, also returning the placement.
+    """:func:`add_explicit_label` with a :class:`LabelStyle`, also returning the placement.
 
     ``owned=True`` lets it draw into a Pillow image the caller no longer needs instead of
     copying it first.

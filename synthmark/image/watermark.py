@@ -43,7 +43,7 @@ __all__ = [
     "DEFAULT_SSIM",
     "MIN_SIDE",
     "Capacity",
-    "WatermarkReport",
+    "ImageWatermarkReport",
     "detect_watermark",
     "embed_watermark",
     "watermark_capacity",
@@ -658,7 +658,7 @@ def _same_kind(image: Any, pixels: np.ndarray) -> Any:
 
 
 @dataclass(frozen=True)
-class WatermarkReport(payload.WatermarkReport):
+class ImageWatermarkReport(payload.WatermarkReport):
     """What :func:`detect_watermark` found (see :class:`synthmark.payload.WatermarkReport`),
     plus the geometry: ``scale`` (tile period found / 128 px: 1.0 for an unscaled image of up
     to 1080 px short side), ``rotation`` (degrees) and ``flipped``."""
@@ -691,7 +691,7 @@ def analysis_field(array: np.ndarray) -> np.ndarray:
 
 def detect_watermark(
     image: np.ndarray | Image.Image, keys: WatermarkKey | Sequence[WatermarkKey] | Iterable[WatermarkKey]
-) -> WatermarkReport:
+) -> ImageWatermarkReport:
     """Look for a synthmark watermark made with any of ``keys``; no original needed.
 
     Survives (see ``synthmark robustness`` and the README's table): JPEG down to q50, WebP,
@@ -702,11 +702,11 @@ def detect_watermark(
     key_list = [keys] if isinstance(keys, WatermarkKey) else list(keys)
     array = _as_array(image)
     if min(array.shape[:2]) < TILE:
-        return WatermarkReport(False, details={"reason": "image under 128 px"})
+        return ImageWatermarkReport(False, details={"reason": "image under 128 px"})
     return detect_in_field(analysis_field(array), key_list)
 
 
-def detect_in_field(field_: np.ndarray, key_list: list[WatermarkKey]) -> WatermarkReport:
+def detect_in_field(field_: np.ndarray, key_list: list[WatermarkKey]) -> ImageWatermarkReport:
     """:func:`detect_watermark` on a whitened field (:func:`analysis_field` of one image, or
     the mean of several frames' fields: the mark adds up, the pictures do not)."""
     lattices = find_lattices(field_, count=2)
@@ -726,7 +726,7 @@ def detect_in_field(field_: np.ndarray, key_list: list[WatermarkKey]) -> Waterma
             attempts += 1
             decoded = payload.decode(reading.soft, key)
             if decoded.valid:
-                return WatermarkReport(
+                return ImageWatermarkReport(
                     found=True,
                     key_id=key.key_id,
                     content_id=decoded.content_id,
@@ -739,9 +739,9 @@ def detect_in_field(field_: np.ndarray, key_list: list[WatermarkKey]) -> Waterma
                     attempts=attempts,
                 )
     if strongest is None:
-        return WatermarkReport(False, attempts=attempts)
+        return ImageWatermarkReport(False, attempts=attempts)
     z, key, reading = strongest
     raw_id = payload.decode(reading.soft, key, list_size=1).raw_id  # best guess, for bit-accuracy figures
-    return WatermarkReport(
+    return ImageWatermarkReport(
         False, p_value=_pilot_p_value(z, len(hypotheses) * len(key_list)), pilot_z=z, raw_id=raw_id, attempts=attempts
     )

@@ -28,7 +28,7 @@ from datetime import datetime
 
 from synthmark.aigc import AIGCLabel
 from synthmark.errors import ProvenanceError
-from synthmark.provenance._manifest import REASONS, build_manifest, check_watermark, explain
+from synthmark.provenance._manifest import REASONS, build_manifest, check_watermark, explain, report_from_store
 from synthmark.provenance._model import (
     AIGC_ASSERTION,
     MAX_ACTIONS,
@@ -74,6 +74,7 @@ __all__ = [
     "explain",
     "load_signer",
     "read",
+    "report_from_store",
     "sign",
     "write_test_pki",
 ]

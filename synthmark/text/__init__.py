@@ -3,7 +3,7 @@ the statistical watermark for language-model backends.
 
 The verbs every modality shares, on ``str`` (pure, no I/O):
 
-* :func:`add_explicit_label` (alias :func:`add_visible_label`) — a phrase with the AI and the
+* :func:`add_explicit_label` — a phrase with the AI and the
   generation elements (``AI生成`` by default) at the start, the end or a middle position;
   :func:`find_explicit_phrases` finds such phrases again;
 * :func:`embed_watermark` / :func:`detect_watermark` — the keyed 64-bit Unicode mark
@@ -67,7 +67,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_TEXT",
+    "EXPLICIT_LAYER",
     "VARIANTS",
+    "WATERMARK_OPTIONS",
     "ExplicitPhrase",
     "GreenList",
     "Mark",
@@ -78,11 +80,11 @@ __all__ = [
     "UnicodeMarkReport",
     "WordTokenizer",
     "add_explicit_label",
-    "add_visible_label",
     "detect_ids",
     "detect_statistical",
     "detect_watermark",
     "embed_watermark",
+    "explicit_style",
     "find_explicit",
     "find_explicit_phrases",
     "find_watermark",
@@ -119,10 +121,6 @@ WATERMARK_OPTIONS = frozenset({"tokenizer"})
 def explicit_style(styles: ExplicitStyles) -> Any:
     """The phrase's style: the visible style (its wording; top positions mean the start)."""
     return styles.visible
-
-
-#: The shared verb's name in the other modalities.
-add_visible_label = add_explicit_label
 
 
 def embed_watermark(text: str, key: WatermarkKey, content_id: int, *, every: int = 2) -> str:

@@ -14,7 +14,7 @@ import zipfile
 from collections.abc import Iterable
 from xml.etree import ElementTree
 
-from synthmark._zip import ZIP_ERRORS, read_member
+from synthmark._zip import ZIP_ERRORS, check_method, read_member
 from synthmark.errors import CorruptFileError, TooLargeError, UnsupportedFormatError
 
 #: Most parts a package may have.
@@ -41,6 +41,8 @@ def open_package(data: bytes, path: str | None) -> tuple[zipfile.ZipFile, str]:
             path=path,
             fix="raise synthmark.formats.MAX_FILE_BYTES if this file is trusted",
         )
+    for info in infos:  # every part is copied when the package is written back
+        check_method(info, path=path)
     names = {i.filename for i in infos}
     kind = next((k for part, k in _KIND if part in names), None)
     if kind is None or "[Content_Types].xml" not in names:

@@ -41,9 +41,11 @@ if TYPE_CHECKING:
     from synthmark.video.watermark import FrameWatermarker, VideoWatermarkReport
 
 __all__ = [
+    "EXPLICIT_LAYER",
     "LATER_SAMPLES",
     "MIN_OPENING_SECONDS",
     "OPENING_SAMPLES",
+    "WATERMARK_OPTIONS",
     "FrameWatermarker",
     "Mark",
     "VideoLabelStyle",
@@ -51,12 +53,15 @@ __all__ = [
     "VideoWatermarkReport",
     "detect_watermark",
     "embed_watermark",
+    "explicit_style",
     "find_explicit",
     "find_watermark",
+    "iter_frames",
     "label_video",
     "read_metadata",
     "read_provenance_metadata",
     "relabel_content",
+    "transcode",
     "write_metadata",
 ]
 
@@ -87,6 +92,8 @@ _LAZY = {
     "VideoLabelStyle": "synthmark.video.labeler",
     "FrameWatermarker": "synthmark.video.watermark",
     "VideoWatermarkReport": "synthmark.video.watermark",
+    "iter_frames": "synthmark.video._io",
+    "transcode": "synthmark.video._io",
 }
 
 

@@ -132,8 +132,8 @@ class FrameWatermarker:
 
 
 @dataclass(frozen=True)
-class VideoWatermarkReport(image_wm.WatermarkReport):
-    """What :func:`detect_watermark` found (see :class:`synthmark.image.watermark.WatermarkReport`),
+class VideoWatermarkReport(image_wm.ImageWatermarkReport):
+    """What :func:`detect_watermark` found (see :class:`synthmark.image.watermark.ImageWatermarkReport`),
     plus ``frames``: how many frames were averaged."""
 
     frames: int = 0

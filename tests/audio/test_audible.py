@@ -15,7 +15,7 @@ from synthmark.audio.audible import (
     PEAK_LIMIT,
     RhythmMatch,
     active_level,
-    add_audible_label,
+    add_explicit_label,
     find_rhythm_prompt,
     label_turn,
     rhythm_prompt,
@@ -130,7 +130,7 @@ def test_placement(speech: tuple[np.ndarray, int], at: str | float) -> None:
     samples, rate = speech
     gap = round(0.2 * rate)
     plen, n, fade = _prompt_length(rate), len(samples), round(FADE * rate)
-    out = add_audible_label(samples, rate, at=at)  # type: ignore[arg-type]
+    out = add_explicit_label(samples, rate, at=at)  # type: ignore[arg-type]
     count = 2 if at == "both" else 1
     assert len(out) == n + count * plen + (2 if isinstance(at, float) else count) * gap
     found = find_rhythm_prompt(out, rate)
@@ -156,7 +156,7 @@ def test_joins_do_not_click(music: tuple[np.ndarray, int]) -> None:
     gap, plen = round(0.2 * rate), _prompt_length(rate)
     naive = np.concatenate([samples[:split], np.zeros((gap, 2), np.float32), samples[split:]])
     assert np.max(np.abs(np.diff(naive[split - 2 : split + 2], axis=0))) > 0.1  # a hard cut would click
-    out = add_audible_label(samples, rate, at=at)
+    out = add_explicit_label(samples, rate, at=at)
     hard_cut = np.max(np.abs(np.diff(naive[split - 2 : split + 2], axis=0)))
     joins = [split, split + gap, split + gap + plen, split + 2 * gap + plen]
     for join in joins:
@@ -173,22 +173,22 @@ def test_loudness_matches_programme(
     kind: str, programme: str, speech: tuple[np.ndarray, int], music: tuple[np.ndarray, int]
 ) -> None:
     samples, rate = speech if programme == "speech" else music
-    out = add_audible_label(samples, rate, kind=kind, at="end")  # type: ignore[arg-type]
+    out = add_explicit_label(samples, rate, kind=kind, at="end")  # type: ignore[arg-type]
     prompt = out[len(samples) + round(0.2 * rate) :]
     assert abs(active_level(prompt, rate) - active_level(samples, rate)) < 1.0
 
 
 def test_fixed_level_and_peak_limit(speech: tuple[np.ndarray, int]) -> None:
     samples, rate = speech
-    out = add_audible_label(samples, rate, level=-30.0)
+    out = add_explicit_label(samples, rate, level=-30.0)
     assert abs(active_level(out[: _prompt_length(rate)], rate) - -30.0) < 0.5
     loud = np.sign(np.sin(np.arange(rate) * 0.05)).astype(np.float32)[:, None] * 0.99  # a square wave
-    shouted = add_audible_label(loud, rate, kind="voice")
+    shouted = add_explicit_label(loud, rate, kind="voice")
     assert np.max(np.abs(shouted[: -len(loud)])) <= PEAK_LIMIT + 1e-6
     with pytest.raises(RenderError):
-        add_audible_label(samples, rate, level=5.0)
+        add_explicit_label(samples, rate, level=5.0)
     with pytest.raises(RenderError):
-        add_audible_label(samples, rate, level="loud")  # type: ignore[arg-type]
+        add_explicit_label(samples, rate, level="loud")  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int16])
@@ -203,7 +203,7 @@ def test_dtypes_and_channels(speech: tuple[np.ndarray, int], dtype: type, shape:
     if shape == "mono-1d":
         samples = samples[:, 0]
     before = samples.copy()
-    out = add_audible_label(samples, rate, at="end")
+    out = add_explicit_label(samples, rate, at="end")
     assert np.array_equal(samples, before)  # the input is never modified
     assert out.dtype == samples.dtype and out.ndim == samples.ndim
     assert out.shape[1:] == samples.shape[1:]
@@ -219,24 +219,24 @@ def test_bad_inputs(speech: tuple[np.ndarray, int]) -> None:
     samples, rate = speech
     for bad in (samples.astype(np.int32), samples[None], [0.0, 1.0]):
         with pytest.raises(RenderError):
-            add_audible_label(bad, rate)  # type: ignore[arg-type]
+            add_explicit_label(bad, rate)  # type: ignore[arg-type]
     for options in ({"at": "middle"}, {"at": 99.0}, {"gap": -1.0}, {"kind": "beep"}):
         with pytest.raises(RenderError):
-            add_audible_label(samples, rate, **options)  # type: ignore[arg-type]
+            add_explicit_label(samples, rate, **options)  # type: ignore[arg-type]
     with pytest.raises(RenderError):
-        add_audible_label(samples, 0)
+        add_explicit_label(samples, 0)
 
 
 def test_user_prompt(music: tuple[np.ndarray, int]) -> None:
     samples, rate = music
     clip = rhythm_prompt(rate, unit=0.09, frequency=1500.0)[:, 0].astype(np.float64) * 3  # mono, loud
-    out = add_audible_label(samples, rate, prompt=clip, at="start")
+    out = add_explicit_label(samples, rate, prompt=clip, at="start")
     (match,) = find_rhythm_prompt(out, rate)
     assert match.unit == 0.09 and abs(match.frequency - 1500) < 5
     with pytest.raises(RenderError, match="channels"):
-        add_audible_label(samples, rate, prompt=np.zeros((100, 3), np.float32))
+        add_explicit_label(samples, rate, prompt=np.zeros((100, 3), np.float32))
     with pytest.raises(RenderError, match="silent"):
-        add_audible_label(samples, rate, prompt=np.zeros(100, np.float32))
+        add_explicit_label(samples, rate, prompt=np.zeros(100, np.float32))
 
 
 def test_label_turn_for_streaming(speech: tuple[np.ndarray, int]) -> None:
@@ -280,7 +280,7 @@ def _check(found: list[RhythmMatch], start: float, unit: float, frequency: float
 @pytest.mark.clause("audio-explicit")
 def test_detector_survives_lossy_coding(speech: tuple[np.ndarray, int], codec: str) -> None:
     samples, rate = speech
-    labeled = add_audible_label(samples, rate, at=0.7)
+    labeled = add_explicit_label(samples, rate, at=0.7)
     coded = _codec(labeled, rate, "mp3" if codec == "mp3" else "adts", "libmp3lame" if codec == "mp3" else "aac")
     _check(find_rhythm_prompt(coded, rate), 0.9, DEFAULT_UNIT, DEFAULT_FREQUENCY)
 

@@ -4,7 +4,7 @@ Each bundled prompt ("人工智能生成", "AI generated content") at the start,
 the middle of 10 s excerpts of the real music and speech fixtures, read back after MP3, Opus,
 AAC, a 16 kHz resample, filters, noise, mixing, clipping gain and speed changes; no match on any
 unlabeled fixture recording; ``find_explicit`` on real files written by ``label_file`` and by
-``add_audible_label`` + an encoder, with the rhythm prompt alongside.
+``add_explicit_label`` + an encoder, with the rhythm prompt alongside.
 
 Measurements behind the thresholds (run by hand, too slow for the suite; see
 ``find_voice_prompt``'s docstring): all 4 recordings x 2 prompts x 3 placements x 14
@@ -30,7 +30,7 @@ from synthmark.audio._io import decode_audio, encode_as
 from synthmark.audio.audible import (
     VOICE_LANGUAGES,
     VoiceMatch,
-    add_audible_label,
+    add_explicit_label,
     find_rhythm_prompt,
     find_voice_prompt,
     voice_prompt,
@@ -42,7 +42,7 @@ from tests.audio.test_containers import FIXTURES
 from tests.conftest import PROVIDER
 
 LEAD = 0.03  # the bundled clips' silent lead-in; find_voice_prompt reports the spoken part
-GAP = 0.2  # add_audible_label's default gap
+GAP = 0.2  # add_explicit_label's default gap
 
 
 def _excerpt(name: str, start: float = 0.0, seconds: float = 10.0) -> tuple[np.ndarray, int]:
@@ -63,7 +63,7 @@ def _spoken(language: str, rate: int) -> float:
 
 
 def _expected(at: str | float, language: str, seconds: float, rate: int) -> list[float]:
-    """Where the spoken prompt starts in add_audible_label's output, seconds."""
+    """Where the spoken prompt starts in add_explicit_label's output, seconds."""
     clip = _spoken(language, rate) + 2 * LEAD
     if at == "start":
         return [LEAD]
@@ -96,7 +96,7 @@ def test_found_at_each_place_after_mp3_opus_and_16k(
     samples, rate = recordings[kind]
     seconds = len(samples) / rate
     for at in ("start", "end", "both"):
-        labeled = add_audible_label(samples, rate, kind="voice", language=language, at=at)  # type: ignore[arg-type]
+        labeled = add_explicit_label(samples, rate, kind="voice", language=language, at=at)  # type: ignore[arg-type]
         starts = _expected(at, language, seconds, rate)
         _check(find_voice_prompt(labeled, rate), language, starts)
         mp3, _ = apply_audio("mp3-64", labeled, rate)
@@ -115,7 +115,7 @@ def test_found_after_the_other_transformations(recordings: dict[str, tuple[np.nd
     """On the loud electronic master, the hardest case (the prompt is limited to match it, and
     gain+6 then clips it); the mix adds unrelated music 10 dB under the signal."""
     samples, rate = recordings["music"]
-    labeled = add_audible_label(samples, rate, kind="voice", language="zh", at="both")
+    labeled = add_explicit_label(samples, rate, kind="voice", language="zh", at="both")
     out, _ = apply_audio(transform, labeled, rate, rng=3)
     starts = _expected("both", "zh", len(samples) / rate, rate)
     if transform == "shift":
@@ -128,7 +128,7 @@ def test_found_mid_file_and_at_other_speeds(recordings: dict[str, tuple[np.ndarr
     """A prompt in the middle of speech, played 5 % slower or faster (tempo and pitch together,
     as speed105 does), read at 48 kHz."""
     samples, rate = recordings["speech"]
-    labeled = add_audible_label(samples, rate, kind="voice", language="en", at=4.0)
+    labeled = add_explicit_label(samples, rate, kind="voice", language="en", at=4.0)
     played = swresample(labeled, round(speed * rate), 48000)
     _check(find_voice_prompt(played, 48000), "en", _expected(4.0, "en", 10.0, rate), speed=speed)
 
@@ -173,9 +173,9 @@ def test_the_rhythm_and_the_voice_detectors_tell_their_prompts_apart(
     recordings: dict[str, tuple[np.ndarray, int]],
 ) -> None:
     samples, rate = recordings["speech"]
-    rhythm = add_audible_label(samples, rate, kind="rhythm", at="both")
+    rhythm = add_explicit_label(samples, rate, kind="rhythm", at="both")
     assert find_voice_prompt(rhythm, rate) == [] and len(find_rhythm_prompt(rhythm, rate)) == 2
-    voice = add_audible_label(samples, rate, kind="voice", at="both")
+    voice = add_explicit_label(samples, rate, kind="voice", at="both")
     assert find_rhythm_prompt(voice, rate) == [] and len(find_voice_prompt(voice, rate)) == 2
 
 
@@ -245,8 +245,8 @@ def test_find_explicit_reports_an_english_prompt_and_the_rhythm_together(
     recordings: dict[str, tuple[np.ndarray, int]],
 ) -> None:
     samples, rate = recordings["music"]
-    labeled = add_audible_label(samples, rate, kind="rhythm", at="start")
-    labeled = add_audible_label(labeled, rate, kind="voice", language="en", at="end")
+    labeled = add_explicit_label(samples, rate, kind="rhythm", at="start")
+    labeled = add_explicit_label(labeled, rate, kind="voice", language="en", at="end")
     data = encode_as(swresample(labeled, rate, 48000), 48000, "ogg", "libopus", bit_rate=64_000)
     evidence = find_explicit(data)
     assert evidence["kind"] == "rhythm prompt, voice prompt"
@@ -268,9 +268,9 @@ def test_find_explicit_bounds_the_rhythm_scan_on_long_files(
     """Over the full-scan limit only the first and last stretches are searched for the rhythm
     (limits shrunk here so a short file stands in for a long one); the voice scan is whole."""
     samples, rate = recordings["speech"]
-    labeled = add_audible_label(samples, rate, kind="rhythm", at="both")  # 12.6 s
-    labeled = add_audible_label(labeled, rate, kind="voice", at=6.0)
-    labeled = add_audible_label(labeled, rate, kind="rhythm", at=3.0)  # in the unscanned middle
+    labeled = add_explicit_label(samples, rate, kind="rhythm", at="both")  # 12.6 s
+    labeled = add_explicit_label(labeled, rate, kind="voice", at=6.0)
+    labeled = add_explicit_label(labeled, rate, kind="rhythm", at=3.0)  # in the unscanned middle
     monkeypatch.setattr(audible_module, "RHYTHM_FULL_SCAN", 8.0)
     monkeypatch.setattr(audible_module, "RHYTHM_EDGE_SCAN", 2.0)
     evidence = find_explicit(encode_as(labeled, rate, "flac", "flac"))

@@ -150,7 +150,7 @@ def test_pydub_audio_segment_in_same_kind_out(music):
     assert isinstance(marked, AudioSegment) and marked.frame_rate == rate and marked.channels == segment.channels
     assert abs(len(marked) - len(segment)) <= 1
     assert audio.detect_watermark(marked, None, KEY).content_id == CID
-    labeled = audio.add_audible_label(segment, kind="rhythm", at="start")
+    labeled = audio.add_explicit_label(segment, kind="rhythm", at="start")
     assert isinstance(labeled, AudioSegment) and len(labeled) > len(segment)
     with pytest.raises(WatermarkError, match="sample rate"):
         audio.embed_watermark(samples, None, KEY, CID)

@@ -243,8 +243,8 @@ def mkv_deep(data: bytes, depth: int = 100_000) -> bytes:
 
 @functools.cache
 def clip(name: str, folder: str) -> bytes:
-    """A 2-second 320x180 version of the video fixture ``name`` (tests/video/clips.py)."""
-    from tests.video.clips import make_clip
+    """A 2-second 320x180 version of the video fixture ``name`` (fixtures/clips.py)."""
+    from fixtures.clips import make_clip
 
     return make_clip(name, Path(folder), seconds=2.0).read_bytes()
 
@@ -546,7 +546,7 @@ def _moov_header(header: bytes) -> Callable[[bytes], bytes]:
 
 
 #: Every fixture format, cut at 50%: (file name, its bytes, label codes). Audio is two seconds of
-#: the speech fixture, video the 2-second clips of tests/video/clips.py (the full fixtures only
+#: the speech fixture, video the 2-second clips of fixtures/clips.py (the full fixtures only
 #: make the runs longer). A cut image or package must be refused; a cut HTML or Markdown file is
 #: still a document, and decoders may accept cut audio and video: labelable.
 _FORMATS: list[tuple[str, Callable[[Path], bytes], frozenset[int]]] = [

@@ -40,7 +40,7 @@ def test_unlabeled_files_report_nothing_but_were_checked(name: str) -> None:
 
 def test_exif_orientation_is_applied_before_reading(tmp_path: Path) -> None:
     # Stored on its side with EXIF orientation 6: displayed upright, label bottom-left.
-    shown = image.add_visible_label(
+    shown = image.add_explicit_label(
         np.asarray(Image.open(PHOTOS / "bridge-sky.jpg").convert("RGB"))[:, 240:1680], position="bottom-left"
     )
     stored = Image.fromarray(np.ascontiguousarray(np.rot90(shown, 1)))
@@ -57,7 +57,7 @@ def test_exif_orientation_is_applied_before_reading(tmp_path: Path) -> None:
 
 def test_full_scan_finds_a_centred_label(tmp_path: Path) -> None:
     photo = np.asarray(Image.open(PHOTOS / "meadow-mountains.jpg").convert("RGB"))
-    centre = image.add_visible_label(photo[:, 420:1500], position="bottom")  # a 1080 x 1080 label tile
+    centre = image.add_explicit_label(photo[:, 420:1500], position="bottom")  # a 1080 x 1080 label tile
     canvas = photo.copy()
     canvas[:, 420:1500] = centre
     canvas = np.roll(canvas, -420, axis=0)  # move the bottom label up to the middle
@@ -70,7 +70,7 @@ def test_full_scan_finds_a_centred_label(tmp_path: Path) -> None:
 
 
 def test_a_damaged_image_is_read_as_far_as_it_decodes() -> None:
-    labeled = image.add_visible_label(np.asarray(Image.open(fixture_path("landscape.jpg"))), position="top-left")
+    labeled = image.add_explicit_label(np.asarray(Image.open(fixture_path("landscape.jpg"))), position="top-left")
     buffer = io.BytesIO()
     Image.fromarray(labeled).save(buffer, "JPEG", quality=90)
     data = buffer.getvalue()

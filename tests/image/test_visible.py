@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from synthmark.errors import LabelDoesNotFitError, MissingGlyphError, RenderError, WordingError
-from synthmark.image import POSITIONS, add_visible_label
+from synthmark.image import POSITIONS, add_explicit_label
 from synthmark.image.visible import LabelStyle, draw_label
 
 from ..conftest import fixture_bytes, fixture_path
@@ -46,7 +46,7 @@ def first_line_height(before: np.ndarray, after: np.ndarray) -> int:
 @pytest.mark.clause("image-explicit")
 def test_text_height_at_least_5_percent_of_shortest_side(size):
     before = photo(size)
-    after = add_visible_label(before, plate="dark")
+    after = add_explicit_label(before, plate="dark")
     measured = first_line_height(before, after)
     assert measured >= 0.05 * min(size), f"{measured} px < 5 % of {min(size)}"
     assert measured <= math.ceil(0.06 * min(size)) + 2  # sized to the target, not grossly over
@@ -69,7 +69,7 @@ def test_two_lines_both_tall_enough(size):
 @pytest.mark.clause("image-explicit")
 def test_positions_sit_on_their_edge_or_corner(position):
     before = photo((800, 600))
-    top, bottom, left, right = changed_box(before, add_visible_label(before, position=position))
+    top, bottom, left, right = changed_box(before, add_explicit_label(before, position=position))
     h, w = 600, 800
     near = 0.05 * min(h, w)
     if "top" in position:
@@ -139,7 +139,7 @@ def test_pil_modes(mode, expected):
     else:
         source = base.convert(mode)
     snapshot = source.tobytes()
-    out = add_visible_label(source)
+    out = add_explicit_label(source)
     assert isinstance(out, Image.Image) and out.mode == expected and out.size == source.size
     assert source.tobytes() == snapshot  # input untouched
     ref = source.convert(expected) if mode not in ("I;16", "F", "I") else source
@@ -150,7 +150,7 @@ def test_pil_modes(mode, expected):
 
 def test_cmyk_outside_label_is_bit_identical():
     source = Image.open(fixture_path("portrait.jpg")).convert("CMYK")
-    out = add_visible_label(source)
+    out = add_explicit_label(source)
     a, b = np.asarray(source), np.asarray(out)
     top, bottom, left, right = changed_box(a, b)
     mask = np.ones(a.shape[:2], bool)
@@ -160,7 +160,7 @@ def test_cmyk_outside_label_is_bit_identical():
 
 def test_rgba_alpha_kept_and_label_opaque_over_transparency():
     source = Image.open(io.BytesIO(fixture_bytes("alpha.png")))
-    out = np.asarray(add_visible_label(source, position="top-left"))
+    out = np.asarray(add_explicit_label(source, position="top-left"))
     alpha_in = np.asarray(source)[..., 3]
     assert alpha_in[0, 0] == 0  # the corner is transparent in the fixture
     p = draw_label(source, LabelStyle("AI生成", None, "top-left", 0.06, "auto"))[1]
@@ -178,7 +178,7 @@ def test_arrays_come_back_same_shape_and_dtype(dtype, channels):
     scale = {np.uint8: 255, np.uint16: 65535, np.float32: 1.0}[dtype]
     array = (rng.random(shape) * scale).astype(dtype)
     copy = array.copy()
-    out = add_visible_label(array)
+    out = add_explicit_label(array)
     assert out.shape == array.shape and out.dtype == array.dtype
     assert np.array_equal(array, copy)
     assert not np.array_equal(out, array)
@@ -188,7 +188,7 @@ def test_arrays_come_back_same_shape_and_dtype(dtype, channels):
 
 def test_missing_glyph_is_an_error_not_tofu():
     with pytest.raises(MissingGlyphError, match="鑫"):
-        add_visible_label(photo((400, 300)), text="鑫AI生成")
+        add_explicit_label(photo((400, 300)), text="鑫AI生成")
 
 
 def test_custom_font_is_used(tmp_path):
@@ -196,28 +196,28 @@ def test_custom_font_is_used(tmp_path):
 
     custom = tmp_path / "font.otf"
     custom.write_bytes(Path(bundled_font_path()).read_bytes())
-    out = add_visible_label(photo((400, 300)), text="人工智能合成", font=custom)
+    out = add_explicit_label(photo((400, 300)), text="人工智能合成", font=custom)
     assert out.shape == (300, 400, 3)
     with pytest.raises(RenderError, match="font"):
-        add_visible_label(photo((400, 300)), font=fixture_path("flat.png"))
+        add_explicit_label(photo((400, 300)), font=fixture_path("flat.png"))
 
 
 @pytest.mark.parametrize("text", ["AI", "Generated", "生成"])
 @pytest.mark.clause("wording")
 def test_wording_rule_enforced(text):
     with pytest.raises(WordingError):
-        add_visible_label(photo((400, 300)), text=text)
+        add_explicit_label(photo((400, 300)), text=text)
 
 
 def test_too_long_text_does_not_fit():
     with pytest.raises(LabelDoesNotFitError, match="does not fit"):
-        add_visible_label(photo((400, 300)), text="AI生成 " + "AI" * 60)
+        add_explicit_label(photo((400, 300)), text="AI生成 " + "AI" * 60)
 
 
 @pytest.mark.parametrize("bad", [{"height": 0.04}, {"position": "center"}, {"plate": "neon"}])
 def test_bad_options_rejected(bad):
     with pytest.raises(RenderError):
-        add_visible_label(photo((400, 300)), **bad)
+        add_explicit_label(photo((400, 300)), **bad)
 
 
 def test_outline_style_changes_only_glyph_area():

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from fixtures.stamps import load_photo
 from synthmark.image.visible import bundled_font_path
 from synthmark.ocr import engine, read_text
-from tests.ocr.stamps import load_photo
 
 
 def test_importing_the_package_loads_no_engine() -> None:

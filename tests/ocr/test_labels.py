@@ -8,9 +8,9 @@ import json
 import numpy as np
 import pytest
 
-from synthmark.image import POSITIONS, add_visible_label
+from fixtures.stamps import composite, corpus, jpeg, load_photo, overlaps, stamp
+from synthmark.image import POSITIONS, add_explicit_label
 from synthmark.ocr import VisibleLabel, find_visible_labels, read_labels
-from tests.ocr.stamps import composite, corpus, jpeg, load_photo, overlaps, stamp
 
 PHOTOS = [
     "photos/forest-stream.jpg",
@@ -26,7 +26,7 @@ PHOTOS = [
 
 @pytest.mark.parametrize(("position", "photo"), list(zip(POSITIONS, PHOTOS, strict=True)))
 def test_synthmark_labels_read_back_after_jpeg(position: str, photo: str) -> None:
-    image = jpeg(add_visible_label(load_photo(photo), second_line="AI-generated", position=position), 75)  # type: ignore[arg-type]
+    image = jpeg(add_explicit_label(load_photo(photo), second_line="AI-generated", position=position), 75)  # type: ignore[arg-type]
     labels = find_visible_labels(image)
     assert len(labels) == 1, labels
     label = labels[0]
@@ -88,7 +88,7 @@ def test_a_centred_label_is_found_by_the_full_scan_only() -> None:
 
 
 def test_english_only_label_is_found_without_the_wording() -> None:
-    image = add_visible_label(load_photo("photos/indoor-lamp.jpg"), text="AI生成", position="top-right")  # type: ignore[arg-type]
+    image = add_explicit_label(load_photo("photos/indoor-lamp.jpg"), text="AI生成", position="top-right")  # type: ignore[arg-type]
     (with_zh,) = find_visible_labels(image)
     assert with_zh.meets_5_2
     image, _ = composite(
@@ -99,7 +99,7 @@ def test_english_only_label_is_found_without_the_wording() -> None:
 
 
 def test_report_is_json_ready() -> None:
-    image = add_visible_label(load_photo("photos/fig-concrete.jpg"), second_line="AI-generated")  # type: ignore[arg-type]
+    image = add_explicit_label(load_photo("photos/fig-concrete.jpg"), second_line="AI-generated")  # type: ignore[arg-type]
     reading = read_labels(image)
     assert not reading.limited and reading.size == (1920, 1080) and reading.scan == "edges"
     data = json.loads(json.dumps([label.to_dict() for label in reading.labels], ensure_ascii=False))
@@ -135,6 +135,6 @@ def test_confusable_ordinary_text_is_not_a_label(phrase: str) -> None:
 def test_gray_and_pil_inputs() -> None:
     from PIL import Image
 
-    image = add_visible_label(load_photo("photos/bridge-sky.jpg"), position="bottom-left")  # type: ignore[arg-type]
+    image = add_explicit_label(load_photo("photos/bridge-sky.jpg"), position="bottom-left")  # type: ignore[arg-type]
     assert len(find_visible_labels(Image.fromarray(image))) == 1
     assert len(find_visible_labels(np.asarray(Image.fromarray(image).convert("L")))) == 1

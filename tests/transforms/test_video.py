@@ -9,10 +9,10 @@ from pathlib import Path
 import av
 import pytest
 
+from fixtures.clips import make_clip
 from synthmark.errors import SynthmarkError
 from synthmark.transforms import video
 from synthmark.video._io import probe
-from tests.video.clips import make_clip
 
 SPEC = ["h264-23", "h264-30", "h265-28", "vp9", "scale720", "scale480", "trim5s", "fps25", "crop80", "social"]
 # name -> (codec, width, height, fps, seconds, audio codec) for a 320x180, 30 fps, 6 s input

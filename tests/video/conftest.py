@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.video.clips import CLIPS, make_clip
+from fixtures.clips import CLIPS, make_clip
 
 
 @pytest.fixture(scope="session")

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.clips import make_clip
 from synthmark import video
 from synthmark.image.visible import LabelStyle
 from synthmark.video.labeler import VideoLabelStyle
-from tests.video.clips import make_clip
 
 STYLE = LabelStyle(second_line="AI-generated", position="top-left", height=0.07)
 

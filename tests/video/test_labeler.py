@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 
 import synthmark
+from fixtures.clips import make_clip
 from synthmark import video
 from synthmark.aigc import AIGCLabel
 from synthmark.errors import CorruptFileError, InputError, RenderError, SynthmarkError
 from synthmark.image.visible import MIN_HEIGHT, LabelStyle
 from synthmark.keys import WatermarkKey
 from synthmark.video._io import iter_frames, probe
-from tests.video.clips import make_clip
 
 KEY = WatermarkKey(hashlib.sha256(b"synthmark video labeler tests").digest())
 

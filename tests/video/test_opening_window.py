@@ -18,12 +18,12 @@ import numpy as np
 import pytest
 
 import synthmark
+from fixtures.clips import CLIPS, MAKER, make_clip
 from synthmark import video
 from synthmark.aigc import AIGCLabel
 from synthmark.errors import InputError, RenderError
 from synthmark.image.visible import LabelPlacement
 from synthmark.video._io import iter_frames, transcode
-from tests.video.clips import CLIPS, MAKER, make_clip
 
 WIDTH, HEIGHT = 640, 360
 SECONDS = 4.0  # each clip outlasts the default 3 s opening by 1 s

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from fixtures.clips import make_clip
 from synthmark import video
 from synthmark.errors import ImageTooSmallError, WatermarkError
 from synthmark.keys import WatermarkKey, generate_key
@@ -18,7 +19,6 @@ from synthmark.transforms.quality import psnr
 from synthmark.transforms.video import VIDEO_SUITE, output_suffix, transform_file
 from synthmark.video._io import iter_frames
 from synthmark.video.watermark import FrameWatermarker
-from tests.video.clips import make_clip
 
 KEY = WatermarkKey(hashlib.sha256(b"synthmark video tests").digest())  # fixed: repeatable
 CID = 0x0123_4567_89AB_CDEF
