@@ -23,6 +23,7 @@ from benchmarks import (  # noqa: E402
     bench_audio,
     bench_batch,
     bench_c2pa,
+    bench_cli,
     bench_image_label,
     bench_ocr,
     bench_text,
@@ -30,7 +31,7 @@ from benchmarks import (  # noqa: E402
     bench_watermark,
 )
 
-BENCHMARKS = ("label", "watermark", "c2pa", "audio", "video", "text", "batch", "ocr")
+BENCHMARKS = ("label", "watermark", "c2pa", "audio", "video", "text", "batch", "ocr", "cli")
 
 
 def main() -> None:
@@ -76,6 +77,8 @@ def main() -> None:
         bench_batch.main(quick=args.quick)
     if args.only in (None, "ocr"):
         bench_ocr.main(quick=args.quick, repeat=args.repeat or 7)
+    if args.only in (None, "cli"):
+        bench_cli.main(repeat=args.repeat or (5 if args.quick else 15))
     print(f"\nall benchmarks: {time.perf_counter() - started:.0f} s")
 
 

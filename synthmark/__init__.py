@@ -46,6 +46,7 @@ from synthmark.errors import (
     WordingError,
 )
 from synthmark.image.visible import LabelStyle
+from synthmark.labeler import Labeler
 from synthmark.labeling import LabelResult, label_bytes, label_file
 from synthmark.metadata import MetadataReading
 
@@ -65,6 +66,7 @@ __all__ = [
     "LabelError",
     "LabelResult",
     "LabelStyle",
+    "Labeler",
     "LowCapacityError",
     "MetadataError",
     "MetadataReading",

@@ -26,8 +26,9 @@ from typing import Any, Literal, TypeVar
 from synthmark import aisource, xmp
 from synthmark.aigc import AIGCLabel
 from synthmark.errors import CorruptFileError, InputError, UnsupportedFormatError, naming_path
-from synthmark.formats import provenance_only_media_type, read_bytes, sniff
+from synthmark.formats import provenance_only_media_type
 from synthmark.keys import WatermarkKey
+from synthmark.media import Media
 from synthmark.metadata import Carrier, MetadataReading, interpret
 from synthmark.payload import content_id
 from synthmark.protocols import Modality
@@ -177,7 +178,7 @@ def _c2pa_evidence(
 
 
 def _watermark_evidence(
-    modality: Modality, source: bytes | str, keys: Sequence[WatermarkKey], label: AIGCLabel | None, **options: Any
+    modality: Modality, source: Media, keys: Sequence[WatermarkKey], label: AIGCLabel | None, **options: Any
 ) -> Evidence:
     if not keys:
         return Evidence("watermark", False, False, {"reason": "no watermark key given (--key)"})
@@ -215,23 +216,24 @@ class _Damage:
 
 
 def _verify(
-    data: bytes,
-    path: str | None,
+    media: Media,
     strict: bool,
     keys: Sequence[WatermarkKey],
     trust: Sequence[bytes],
     tokenizer: Any = None,
     explicit_labels: bool = True,
 ) -> Report:
+    # One read of the file, one sniff, one decode per kind: every layer gets the same Media.
+    data, path = media.data, media.path
     try:
-        fmt = sniff(data, path=path)
+        fmt = media.format
     except UnsupportedFormatError:
         media_type = provenance_only_media_type(data)
         if media_type is None:
             raise
         return _verify_undecoded(data, path, media_type, strict, trust)
     modality: Modality = importlib.import_module(f"synthmark.{fmt.modality}")
-    source: bytes | str = data if path is None else path
+    source = media
     damage = _Damage()
 
     reading = damage.run(lambda: modality.read_metadata(source, strict=strict))
@@ -316,7 +318,7 @@ def verify_bytes(
     the audio prompt detectors, document phrases), for throughput: the ``visible`` layer then
     says ``checked: false``.
     """
-    return _verify(data, None, strict, keys, trust, tokenizer, explicit_labels)
+    return _verify(Media(data), strict, keys, trust, tokenizer, explicit_labels)
 
 
 @naming_path
@@ -329,7 +331,8 @@ def verify_file(
     tokenizer: Any = None,
     explicit_labels: bool = True,
 ) -> Report:
-    """:func:`verify_bytes` on the file at ``path`` (errors name the file; it is read twice at
-    most: once whole, once more by the pixel decoder when a watermark key is given)."""
+    """:func:`verify_bytes` on the file at ``path``; errors name the file. The file is read from
+    disk once and its content decoded at most once per kind (pixels, samples, text) for all the
+    layers (a video's frames stream from the file itself)."""
     name = os.fspath(path)
-    return _verify(read_bytes(name), name, strict, keys, trust, tokenizer, explicit_labels)
+    return _verify(Media.of(name), strict, keys, trust, tokenizer, explicit_labels)

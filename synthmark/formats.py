@@ -14,11 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import BinaryIO
+from typing import TYPE_CHECKING
 
 from synthmark.audio._sniff import AUDIO_MAGIC
 from synthmark.errors import CorruptFileError, InputError, TooLargeError, UnsafePathError, UnsupportedFormatError
 from synthmark.text._sniff import TEXT_FORMATS, sniff_text
+
+if TYPE_CHECKING:
+    from synthmark.protocols import Source
 
 __all__ = [
     "FORMATS",
@@ -164,15 +167,28 @@ def sniff_modality(data: bytes, modality: str, *, path: str | os.PathLike[str] |
     return fmt
 
 
-def load_source(source: str | os.PathLike[str] | bytes | BinaryIO) -> tuple[bytes, str | None]:
-    """The bytes of ``source`` (a path, bytes, or a binary file object) and its path if it has
-    one (for error messages)."""
+def load_source(source: Source) -> tuple[bytes, str | None]:
+    """The bytes of ``source`` (a path, bytes, a binary file object or a
+    :class:`~synthmark.media.Media`) and its path if it has one (for error messages). Reads are
+    bounded by :data:`MAX_FILE_BYTES`."""
+    from synthmark.media import Media
+
+    if isinstance(source, Media):
+        return source.data, source.path
     if isinstance(source, (bytes, bytearray, memoryview)):
         return bytes(source), None
     if isinstance(source, (str, os.PathLike)):
         return read_bytes(source), os.fspath(source)
     name = getattr(source, "name", None)
-    return source.read(), name if isinstance(name, str) else None
+    name = name if isinstance(name, str) else None
+    data = source.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise TooLargeError(
+            f"the stream holds more than {MAX_FILE_BYTES} bytes",
+            path=name,
+            fix="raise synthmark.formats.MAX_FILE_BYTES if this file is trusted",
+        )
+    return data, name
 
 
 def format_for_path(path: str | os.PathLike[str]) -> Format:

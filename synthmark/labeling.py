@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from synthmark._atomic import check_output, write_atomic
 from synthmark.aigc import AIGCLabel
 from synthmark.audio import AudibleStyle
-from synthmark.errors import OutputError, ProvenanceError, SynthmarkError, WatermarkError, naming_path
+from synthmark.errors import LowCapacityError, OutputError, ProvenanceError, SynthmarkError, WatermarkError, naming_path
 from synthmark.formats import FORMATS, read_bytes, sniff
 from synthmark.image.visible import LabelPlacement, LabelStyle
 from synthmark.keys import WatermarkKey
@@ -106,6 +106,7 @@ def label_bytes(
     omission_log: OmissionLog | None = None,
     user: str = "",
     output: str | None = None,
+    embedded: Mark | None = None,
 ) -> tuple[bytes, LabelResult]:
     """Label a file's bytes in memory; returns the new bytes and what was done.
 
@@ -126,12 +127,19 @@ def label_bytes(
     None), ``omission_log`` (:class:`~synthmark.omissions.OmissionLog`) gets a durable record
     (producer, ProduceID, the output's SHA-256, ``user``, ``output``) before the bytes are
     returned; without a log the result carries a warning.
+
+    ``embedded``: the content already carries this watermark (embedded on the arrays before
+    encoding, as :class:`synthmark.Labeler` does); it is read back from ``data``
+    (:class:`~synthmark.errors.LowCapacityError` if it does not read back), reported as the
+    watermark layer and bound in the C2PA manifest. Pass it or ``key``, not both.
     """
     start = time.perf_counter()
     fmt = sniff(data, path=path)
     modality: Modality = importlib.import_module(f"synthmark.{fmt.modality}")
     explicit_style = modality.explicit_style(ExplicitStyles(visible, audible, video))
     omitted = explicit_style is None
+    if key is not None and embedded is not None:
+        raise SynthmarkError("a watermark key and an embedded mark were both given", path=path, fix="pass one")
     if explicit_style is None and key is None and not metadata and signer is None:
         raise SynthmarkError(
             "nothing to do: the explicit label, watermark, metadata label and C2PA manifest are all off",
@@ -171,6 +179,16 @@ def label_bytes(
         ]
         if mark is not None:
             watermark = {"payload": f"{mark.content_id:016x}", "key_id": mark.key.key_id}
+    if embedded is not None:
+        found = modality.find_watermark(data, [embedded.key])
+        if not found.found or found.content_id != embedded.content_id:
+            raise LowCapacityError(
+                "the watermark embedded before encoding does not read back from the encoded file",
+                path=path,
+                fix="encode at a higher quality, or let label_bytes embed it (key=)",
+            )
+        watermark = {"payload": f"{embedded.content_id:016x}", "key_id": embedded.key.key_id}
+        layers.append("watermark")
     if metadata and not getattr(codec, "CARRIES_METADATA", True):
         warnings.append(f"no metadata label: {fmt.media_type} has no metadata container (the explicit label serves)")
     elif metadata:

@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, runtime_checkable
 
+from synthmark.media import Media
+
 if TYPE_CHECKING:
     from synthmark.aigc import AIGCLabel
     from synthmark.aisource import ProvenanceMetadata
@@ -27,8 +29,9 @@ if TYPE_CHECKING:
     from synthmark.metadata import Carrier, MetadataReading
     from synthmark.payload import Mark
 
-#: What the modality verbs read: a path, the file's bytes, or an open binary file.
-Source = str | os.PathLike[str] | bytes | BinaryIO
+#: What the modality verbs read: a path, the file's bytes, an open binary file, or a
+#: :class:`~synthmark.media.Media` (read once, decoded once, shared by several verbs).
+Source = str | os.PathLike[str] | bytes | BinaryIO | Media
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import synthmark
@@ -166,3 +168,37 @@ def test_explicit_labels_can_be_left_unlooked_for_and_say_so():
     visible = report.evidence["visible"]
     assert not visible.checked and "not looked for" in visible.details["reason"]
     assert "visible" in report.reasons[0]  # "(not checked: watermark, visible)"
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> list[int]:
+    """Count the calls of ``module.name`` (the real function still runs)."""
+    calls: list[int] = []
+    real = getattr(module, name)
+
+    def counted(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, counted)
+    return calls
+
+
+@pytest.mark.parametrize("name", ["images/landscape.jpg", "audio/speech_en_female.flac", "text/sample.docx"])
+def test_verify_reads_the_file_once_and_decodes_it_once(monkeypatch, name):
+    """Every layer (metadata, watermark, C2PA, IPTC, explicit label) shares one Media: one disk
+    read, one decode of the pixels / samples / text however many layers need them."""
+    from synthmark import formats, image
+    from synthmark.audio import _io
+    from synthmark.text import _office
+
+    reads = _counting(monkeypatch, formats, "read_bytes")
+    decodes = {
+        "pixels": _counting(monkeypatch, image, "_decoded_pixels"),
+        "samples": _counting(monkeypatch, _io, "decode_audio"),
+        "text": _counting(monkeypatch, _office, "text_of"),
+    }
+    report = synthmark.verify_file(Path(__file__).resolve().parent.parent / "fixtures" / name, keys=[generate_key()])
+    assert report.evidence["watermark"].checked and report.evidence["visible"].checked
+    assert len(reads) == 1
+    made = {kind: len(calls) for kind, calls in decodes.items() if calls}
+    assert made in ({"pixels": 1}, {"samples": 1}, {"text": 1})

@@ -9,26 +9,27 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
 
-from synthmark.errors import SynthmarkError
-from synthmark.keys import load_keys
+from synthmark_cli._common import (
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_UNLABELED,
+    c2pa_signing_options,
+    key_option,
+    signer,
+    trust_anchors,
+    trust_option,
+)
 
-EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
+if TYPE_CHECKING:
+    from rich.console import Console
 
-
-def _helpers() -> Any:
-    """The main module's shared option helpers (_fail, _signer, _trust_anchors), imported when a
-    command runs: the main module imports this one to register the group."""
-    from synthmark_cli import main
-
-    return main
+EXIT_FAILED = EXIT_UNLABELED  # some files failed
 
 
 @click.group()
@@ -101,33 +102,15 @@ def _counts(counts: dict[str, int]) -> str:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Files users declared AI-generated: relative paths or SHA-256s, one a line (class 2).",
 )
-@click.option(
-    "--key",
-    "key_paths",
-    multiple=True,
-    type=click.Path(exists=True, path_type=Path),
-    help="Watermark key file or folder (repeatable), looked for in every file.",
-)
+@key_option(many=True, help="Watermark key file or folder (repeatable), looked for in every file.")
 @click.option(
     "--embed-watermark/--no-embed-watermark",
     "embed",
     default=None,
     help="Embed the watermark with the first --key [default: role producer yes, propagator no].",
 )
-@click.option(
-    "--trust",
-    "trust_paths",
-    multiple=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Trusted C2PA root certificate(s), PEM (repeatable).",
-)
-@click.option(
-    "--c2pa-cert", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="C2PA certificate chain (PEM)."
-)
-@click.option(
-    "--c2pa-key", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="C2PA private key (PEM)."
-)
-@click.option("--c2pa-tsa", metavar="URL", help="Timestamp authority for the C2PA signature (network).")
+@trust_option
+@c2pa_signing_options
 @click.option(
     "--notice",
     type=click.Choice(["auto", "always", "never"]),
@@ -189,41 +172,37 @@ def relabel_command(
       1  some files failed (see the ledger: synthmark batch report)
       2  bad invocation
     """
-    from synthmark.batch import relabel
+    from rich.console import Console
 
-    cli = _helpers()
-    try:
-        keys = load_keys(key_paths)
-        signer = cli._signer(c2pa_cert, c2pa_key, c2pa_tsa)
-    except SynthmarkError as exc:
-        cli._fail(str(exc))
-    trust = cli._trust_anchors(trust_paths)
+    from synthmark.batch import relabel
+    from synthmark.keys import load_keys
+
+    keys = load_keys(key_paths)
+    c2pa_signer = signer(c2pa_cert, c2pa_key, c2pa_tsa)
+    trust = trust_anchors(trust_paths)
     console = Console(stderr=True)
-    try:
-        with _progress(console, quiet or as_json) as progress:
-            summary = relabel(
-                src,
-                dest,
-                role=role,  # type: ignore[arg-type]
-                propagator=propagator,
-                reserved_code2=reserved_code2,
-                producer=producer,
-                keys=keys,
-                embed=embed,
-                trust=trust,
-                signer=signer,
-                notice=notice,  # type: ignore[arg-type]
-                notice_texts=dict(text.partition("=")[::2] for text in notice_texts),
-                declared=declared_list,
-                include=include,
-                exclude=exclude,
-                jobs=jobs,
-                scheduler=scheduler,
-                ledger=ledger,
-                progress=progress,
-            )
-    except SynthmarkError as exc:
-        cli._fail(str(exc))
+    with _progress(console, quiet or as_json) as progress:
+        summary = relabel(
+            src,
+            dest,
+            role=role,  # type: ignore[arg-type]
+            propagator=propagator,
+            reserved_code2=reserved_code2,
+            producer=producer,
+            keys=keys,
+            embed=embed,
+            trust=trust,
+            signer=c2pa_signer,
+            notice=notice,  # type: ignore[arg-type]
+            notice_texts=dict(text.partition("=")[::2] for text in notice_texts),
+            declared=declared_list,
+            include=include,
+            exclude=exclude,
+            jobs=jobs,
+            scheduler=scheduler,
+            ledger=ledger,
+            progress=progress,
+        )
     if as_json:
         click.echo(json.dumps(summary.to_dict(), indent=2))
     else:
@@ -233,7 +212,7 @@ def relabel_command(
             f"classes: {_counts(summary.classes)}; {summary.files_per_second:.1f} files/s on "
             f"{summary.workers} worker(s), {summary.seconds:.1f} s; ledger {summary.ledger}"
         )
-    sys.exit(EXIT_OK if summary.ok else EXIT_FAILED)
+    raise click.exceptions.Exit(EXIT_OK if summary.ok else EXIT_FAILED)
 
 
 @batch.command("report")
@@ -252,14 +231,11 @@ def report_command(ledger: Path, csv_path: Path | None, json_path: Path | None, 
     """
     from synthmark.batch import export, report
 
-    try:
-        totals = report(ledger)
-        for path, kind in ((csv_path, "csv"), (json_path, "json")):
-            if path is not None:
-                rows = export(ledger, path, fmt=kind)
-                click.echo(f"wrote {rows} rows to {path}", err=True)
-    except SynthmarkError as exc:
-        _helpers()._fail(str(exc))
+    totals = report(ledger)
+    for path, kind in ((csv_path, "csv"), (json_path, "json")):
+        if path is not None:
+            rows = export(ledger, path, fmt=kind)
+            click.echo(f"wrote {rows} rows to {path}", err=True)
     if print_json:
         click.echo(json.dumps(totals.to_dict(), indent=2))
     else:
@@ -272,7 +248,7 @@ def report_command(ledger: Path, csv_path: Path | None, json_path: Path | None, 
             ("error", totals.errors),
         ):
             click.echo(f"  {title:<7} {_counts(counts)}")
-    sys.exit(EXIT_FAILED if totals.statuses.get("failed") else EXIT_OK)
+    raise click.exceptions.Exit(EXIT_FAILED if totals.statuses.get("failed") else EXIT_OK)
 
 
 __all__ = ["EXIT_ERROR", "EXIT_FAILED", "EXIT_OK", "batch"]

@@ -1,5 +1,5 @@
-"""``synthmark`` commands. Only the CLI (this module and ``synthmark_cli.batch``) exits; library
-errors become one-line messages.
+"""``synthmark`` commands. Library errors become one-line messages; only :func:`main` (the
+console script) exits, with the code the outcome or the error carries (``synthmark_cli._common``).
 
 Exit codes (all commands): 0 success; 1 ``verify``: some file carries no label,
 ``robustness``: some transformation removed the mark, ``batch``: some files failed; 2 an error
@@ -15,73 +15,43 @@ import json
 import os
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, get_args
 
 import click
-from rich.console import Console
 
-import synthmark
-from synthmark.aigc import AIGCLabel
-from synthmark.audio import AudibleStyle
-from synthmark.errors import SynthmarkError, SynthmarkWarning
-from synthmark.formats import FORMATS, read_bytes
-from synthmark.image.visible import DEFAULT_HEIGHT, DEFAULT_SECOND_LINE, POSITIONS, LabelStyle
-from synthmark.keys import generate_key, load_key, load_keys
-from synthmark.provenance import MAX_PEM_BYTES
-from synthmark.video.labeler import VideoLabelStyle
+from synthmark_cli._common import (
+    EXIT_INTERNAL,
+    EXIT_OK,
+    EXIT_UNLABELED,
+    Failure,
+    Group,
+    c2pa_signing_options,
+    key_option,
+    signer,
+    trust_anchors,
+    trust_option,
+)
+from synthmark_cli.batch import batch
 
-EXIT_OK, EXIT_UNLABELED, EXIT_ERROR, EXIT_INTERNAL = 0, 1, 2, 3
-_EXTENSIONS = {ext for fmt in FORMATS for ext in fmt.extensions}
-
-
-def _fail(message: str) -> NoReturn:
-    click.echo(f"synthmark: error: {message}", err=True)
-    sys.exit(EXIT_ERROR)
+# Start-up stays light (``synthmark --help`` imports neither synthmark nor numpy): each command
+# imports what it needs from synthmark when it runs.
 
 
-def _signer(cert: Path | None, key: Path | None, tsa: str | None) -> Any:
-    """A C2PA signer from --c2pa-cert/--c2pa-key (both or neither), or None."""
-    if cert is None and key is None:
-        if tsa:
-            _fail("--c2pa-tsa needs --c2pa-cert and --c2pa-key")
-        return None
-    if cert is None or key is None:
-        _fail("--c2pa-cert and --c2pa-key go together (the certificate chain and its private key)")
-    from synthmark.provenance import load_signer
+def _suffixes(keep: Callable[[str], bool] = lambda modality: True) -> frozenset[str]:
+    """File suffixes of the supported formats whose modality passes ``keep`` (default: all)."""
+    from synthmark.formats import FORMATS
 
-    return load_signer(cert, key, tsa_url=tsa)
-
-
-#: Trust anchors read when --trust is not given (a PEM bundle), if the file exists.
-DEFAULT_TRUST = Path("~/.config/synthmark/trust.pem")
-
-
-def _trust_anchors(paths: tuple[Path, ...]) -> list[bytes]:
-    """PEM bytes of each --trust file (bundles allowed), or of the default trust file."""
-    chosen = list(paths) or [p for p in [DEFAULT_TRUST.expanduser()] if p.is_file()]
-    anchors = []
-    for path in chosen:
-        try:
-            data = read_bytes(path, limit=MAX_PEM_BYTES)
-        except SynthmarkError as exc:
-            _fail(f"cannot read trust anchors: {exc}")
-        if b"-----BEGIN CERTIFICATE-----" not in data:
-            _fail(f"{path}: not a PEM certificate; pass the root certificate(s) in PEM form")
-        anchors.append(data)
-    return anchors
-
-
-#: What a folder label takes by default: media (images, audio, video), not documents such as a
-#: folder's README.md (documents only when --include names them).
-_MEDIA_EXTENSIONS = frozenset(ext for fmt in FORMATS if fmt.modality != "text" for ext in fmt.extensions)
+    return frozenset(ext for fmt in FORMATS if keep(fmt.modality) for ext in fmt.extensions)
 
 
 def _media_files(root: Path, include: tuple[str, ...] = (), exclude: tuple[str, ...] = ()) -> Iterator[Path]:
     """Files under ``root`` to label, sorted, symlinks not followed: every image, audio and video
     file, plus supported files matching an ``include`` glob, minus those matching ``exclude``
-    (globs match the path relative to ``root`` or the file name)."""
+    (globs match the path relative to ``root`` or the file name). Documents such as a folder's
+    README.md are taken only when ``include`` names them."""
+    media, supported = _suffixes(lambda modality: modality != "text"), _suffixes()
 
     def matches(path: Path, globs: tuple[str, ...]) -> bool:
         rel = path.relative_to(root).as_posix()
@@ -91,20 +61,18 @@ def _media_files(root: Path, include: tuple[str, ...] = (), exclude: tuple[str, 
         if not path.is_file() or path.is_symlink() or matches(path, exclude):
             continue
         suffix = path.suffix.lower()
-        if suffix in _MEDIA_EXTENSIONS or (suffix in _EXTENSIONS and matches(path, include)):
+        if suffix in media or (suffix in supported and matches(path, include)):
             yield path
-
-
-_VIDEO_SUFFIXES = frozenset(ext for fmt in FORMATS if fmt.modality == "video" for ext in fmt.extensions)
 
 
 @contextlib.contextmanager
 def _progress_bar(path: Path) -> Iterator[Any]:
     """A ``progress(done, total)`` callback drawing a bar on a terminal's stderr while a video
     is re-encoded (None for other files, or when stderr is not a terminal)."""
-    if path.suffix.lower() not in _VIDEO_SUFFIXES or not sys.stderr.isatty():
+    if path.suffix.lower() not in _suffixes("video".__eq__) or not sys.stderr.isatty():
         yield None
         return
+    from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     with Progress(
@@ -127,8 +95,8 @@ def _expand(paths: tuple[str, ...]) -> list[Path]:
     return out
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(synthmark.__version__, prog_name="synthmark")
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="synthmark", prog_name="synthmark")
 def cli() -> None:
     """Label AI-generated media (GB 45438-2025) and verify the labels.
 
@@ -142,7 +110,49 @@ def cli() -> None:
     """
 
 
-@cli.command()
+class _LateOptions(click.Command):
+    """A command with options made by ``late()``, placed after the option named ``after``: they
+    take choices and defaults from a heavy module, imported when the command first parses its
+    arguments or shows its help, never at start-up."""
+
+    def __init__(self, *args: Any, late: Callable[[], list[click.Parameter]], after: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.late: Callable[[], list[click.Parameter]] | None = late
+        self.after = after
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        if self.late is not None:
+            at = 1 + next(i for i, param in enumerate(self.params) if param.name == self.after)
+            self.params[at:at] = self.late()
+            self.late = None
+        return super().get_params(ctx)
+
+
+def _visible_label_options() -> list[click.Parameter]:
+    """label's options of the visible label (numpy and Pillow come with their defaults)."""
+    from synthmark.image.visible import DEFAULT_HEIGHT, DEFAULT_SECOND_LINE, DEFAULT_TEXT, POSITIONS, Plate
+
+    return [
+        click.Option(
+            ["--text"],
+            default=DEFAULT_TEXT,
+            show_default=True,
+            help="Visible label text (must contain AI/人工智能 and 生成/合成).",
+        ),
+        click.Option(["--second-line"], help=f"Optional second line, e.g. {DEFAULT_SECOND_LINE!r}."),
+        click.Option(["--position"], type=click.Choice(POSITIONS), default="bottom-right", show_default=True),
+        click.Option(
+            ["--height"],
+            type=float,
+            default=DEFAULT_HEIGHT,
+            show_default=True,
+            help="Text height / shortest side, >= 0.05.",
+        ),
+        click.Option(["--plate"], type=click.Choice(get_args(Plate)), default="auto", show_default=True),
+    ]
+
+
+@cli.command(cls=_LateOptions, late=_visible_label_options, after="strict")
 @click.argument("input", type=click.Path(exists=True, path_type=Path))
 @click.option(
     "-o",
@@ -173,29 +183,10 @@ def cli() -> None:
     "or leave them empty.",
 )
 @click.option("--strict", is_flag=True, help="Require ContentProducer to be a valid 27-character provider code.")
-@click.option(
-    "--text", default="AI生成", show_default=True, help="Visible label text (must contain AI/人工智能 and 生成/合成)."
-)
-@click.option("--second-line", help=f"Optional second line, e.g. {DEFAULT_SECOND_LINE!r}.")
-@click.option("--position", type=click.Choice(POSITIONS), default="bottom-right", show_default=True)
-@click.option(
-    "--height", type=float, default=DEFAULT_HEIGHT, show_default=True, help="Text height / shortest side, >= 0.05."
-)
-@click.option("--plate", type=click.Choice(["auto", "dark", "light", "outline"]), default="auto", show_default=True)
+# --text, --second-line, --position, --height, --plate: _visible_label_options
 @click.option("--font", type=click.Path(exists=True, dir_okay=False), help="TrueType/OpenType font for custom text.")
-@click.option(
-    "--key",
-    "key_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Embed the invisible watermark with this key file (synthmark keygen).",
-)
-@click.option(
-    "--c2pa-cert", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="C2PA certificate chain (PEM)."
-)
-@click.option(
-    "--c2pa-key", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="C2PA private key (PEM)."
-)
-@click.option("--c2pa-tsa", metavar="URL", help="Timestamp authority for the C2PA signature (network).")
+@key_option(help="Embed the invisible watermark with this key file (synthmark keygen).")
+@c2pa_signing_options
 @click.option("--c2pa-thumbnail", is_flag=True, help="Embed a claim thumbnail (~40 ms and ~100 KB per 1080p image).")
 @click.option(
     "--audible",
@@ -291,33 +282,39 @@ def label(
       2  an error (bad input, bad option, unwritable output)
     """
     if not no_metadata and not producer:
-        _fail(
+        raise Failure(
             "--producer is required for the metadata label (or set SYNTHMARK_PRODUCER); pass --no-metadata to skip it"
         )
     pairs: list[tuple[Path, Path]]
     if input.is_dir():
         if produce_id:
-            _fail("--produce-id names one file; leave it out when labeling a folder")
+            raise Failure("--produce-id names one file; leave it out when labeling a folder")
         output.mkdir(parents=True, exist_ok=True)
         pairs = [(src, output / src.relative_to(input)) for src in _media_files(input, include, exclude)]
     else:
         pairs = [(input, output)]
-    try:
-        style = None if no_visible else LabelStyle(text, second_line, position, height, plate, font)  # type: ignore[arg-type]
-        audible_style = None if no_visible else AudibleStyle(audible, audible_at)  # type: ignore[arg-type]
-        video_style = VideoLabelStyle(video_mode, visible_seconds)  # type: ignore[arg-type]
-        key = None if key_file is None else load_key(key_file)
-        signer = _signer(c2pa_cert, c2pa_key, c2pa_tsa)
-        # Art. 9: every hand-out without the explicit label is logged, durably, first.
-        log = None
-        if no_visible:
-            from synthmark.omissions import OmissionLog, default_path
+    import synthmark
+    from synthmark.aigc import AIGCLabel
+    from synthmark.audio import AudibleStyle
+    from synthmark.errors import SynthmarkError
+    from synthmark.image.visible import LabelStyle
+    from synthmark.keys import load_key
 
-            log = OmissionLog(omission_log or default_path())
-    except SynthmarkError as exc:
-        _fail(str(exc))
+    key = None if key_file is None else load_key(key_file)
+    c2pa_signer = signer(c2pa_cert, c2pa_key, c2pa_tsa)
+    style = None if no_visible else LabelStyle(text, second_line, position, height, plate, font)  # type: ignore[arg-type]
+    audible_style = None if no_visible else AudibleStyle(audible, audible_at)  # type: ignore[arg-type]
+    from synthmark.video.labeler import VideoLabelStyle  # OpenCV and PyAV: once the files above are read
+
+    video_style = VideoLabelStyle(video_mode, visible_seconds)  # type: ignore[arg-type]
+    # Art. 9: every hand-out without the explicit label is logged, durably, first.
+    log = None
+    if no_visible:
+        from synthmark.omissions import OmissionLog, default_path
+
+        log = OmissionLog(omission_log or default_path())
     results: list[dict[str, Any]] = []
-    failed = False
+    code = EXIT_OK
     for src, dst in pairs:
         try:
             aigc = AIGCLabel.new(
@@ -335,7 +332,7 @@ def label(
                     audible=audible_style,
                     metadata=not no_metadata,
                     key=key,
-                    signer=signer,
+                    signer=c2pa_signer,
                     thumbnail=c2pa_thumbnail,
                     overwrite=force,
                     video=video_style,
@@ -343,9 +340,10 @@ def label(
                     omission_log=log,
                     user=user_id,
                 )
-        except SynthmarkError as exc:
-            click.echo(f"synthmark: error: {exc}", err=True)
-            failed = True
+        except SynthmarkError as exc:  # this file fails alone; the others are still labeled
+            failure = Failure.of(exc)
+            failure.show()
+            code = max(code, failure.exit_code)
             continue
         results.append(result.to_dict())
         for warning in result.warnings:
@@ -360,26 +358,14 @@ def label(
         click.echo(
             json.dumps(results if input.is_dir() else (results[0] if results else None), ensure_ascii=False, indent=2)
         )
-    sys.exit(EXIT_ERROR if failed else EXIT_OK)
+    raise click.exceptions.Exit(code)
 
 
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--strict", is_flag=True, help="Also check the 27-character provider-code shape.")
-@click.option(
-    "--key",
-    "key_paths",
-    multiple=True,
-    type=click.Path(exists=True, path_type=Path),
-    help="Watermark key file, or a folder of them (repeatable).",
-)
-@click.option(
-    "--trust",
-    "trust_paths",
-    multiple=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Trusted C2PA root certificate(s), PEM (repeatable) [default: ~/.config/synthmark/trust.pem if present].",
-)
+@key_option(many=True)
+@trust_option
 @click.option(
     "--tokenizer",
     "tokenizer_path",
@@ -414,29 +400,31 @@ def verify(
       2  an error (unsupported, unreadable or corrupt file, bad key file)
       3  an internal error (a synthmark bug) on some file; the other files still report
     """
-    try:
-        keys = load_keys(key_paths)
-        tokenizer = None
-        if tokenizer_path is not None:
-            from synthmark.text import load_tokenizer
+    import synthmark
+    from synthmark.errors import SynthmarkError
+    from synthmark.keys import load_keys
 
-            if not keys:
-                _fail("--tokenizer needs --key (the statistical watermark is keyed)")
-            tokenizer = load_tokenizer(tokenizer_path)
-    except SynthmarkError as exc:
-        _fail(str(exc))
-    trust = _trust_anchors(trust_paths)
+    keys = load_keys(key_paths)
+    tokenizer = None
+    if tokenizer_path is not None:
+        from synthmark.text import load_tokenizer
+
+        if not keys:
+            raise Failure("--tokenizer needs --key (the statistical watermark is keyed)")
+        tokenizer = load_tokenizer(tokenizer_path)
+    trust = trust_anchors(trust_paths)
     reports: list[dict[str, Any]] = []
-    errors = internal = 0
+    error_code = internal = 0
     for path in _expand(tuple(os.fspath(f) for f in files)):
         try:
             report = synthmark.verify_file(
                 path, strict=strict, keys=keys, trust=trust, tokenizer=tokenizer, explicit_labels=not no_explicit
             )
             reports.append(report.to_dict())
-        except SynthmarkError as exc:
-            errors += 1
-            click.echo(f"synthmark: error: {exc}", err=True)
+        except SynthmarkError as exc:  # this file's entry says so, the others still report
+            failure = Failure.of(exc)
+            failure.show()
+            error_code = max(error_code, failure.exit_code)
             reports.append({"file": os.fspath(path), "error": {"type": type(exc).__name__, "message": str(exc)}})
         except Exception as exc:  # a bug on one file: that file's entry says so, the others still report
             internal += 1
@@ -447,10 +435,10 @@ def verify(
     else:
         _print_reports([r for r in reports if "error" not in r])
     if internal:
-        sys.exit(EXIT_INTERNAL)
-    if errors:
-        sys.exit(EXIT_ERROR)
-    sys.exit(EXIT_OK if all(r["verdict"] != "none" for r in reports) else EXIT_UNLABELED)
+        raise click.exceptions.Exit(EXIT_INTERNAL)
+    if error_code:
+        raise click.exceptions.Exit(error_code)
+    raise click.exceptions.Exit(EXIT_OK if all(r["verdict"] != "none" for r in reports) else EXIT_UNLABELED)
 
 
 _VERDICT_STYLE = {"confirmed": "bold red", "possible": "bold yellow", "suspected": "yellow", "none": "dim"}
@@ -518,6 +506,8 @@ def _layer_line(name: str, evidence: dict[str, Any]) -> str:
 
 def _print_reports(reports: list[dict[str, Any]]) -> None:
     """One block per file: verdict and why, each layer, the seven fields, problems."""
+    from rich.console import Console
+
     console = Console(highlight=False, soft_wrap=True)
     for report in reports:
         verdict = report["verdict"]
@@ -561,15 +551,12 @@ def log_export(log_path: Path, as_json: bool, since: str | None, output: Path | 
     from synthmark._atomic import write_atomic
     from synthmark.omissions import OmissionLog
 
-    try:
-        with OmissionLog(log_path) as book:
-            text = book.export(format="json" if as_json else "csv", since=since)
-        if output is None:
-            click.echo(text, nl=False)
-        else:
-            write_atomic(output, text.encode("utf-8"))
-    except SynthmarkError as exc:
-        _fail(str(exc))
+    with OmissionLog(log_path) as book:
+        text = book.export(format="json" if as_json else "csv", since=since)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        write_atomic(output, text.encode("utf-8"))
 
 
 @cli.group()
@@ -594,9 +581,9 @@ def test_pki(outdir: Path) -> None:
 
     try:
         outdir.mkdir(parents=True, exist_ok=True)
-        pki = write_test_pki(outdir)
-    except (SynthmarkError, OSError) as exc:
-        _fail(str(exc))
+    except OSError as exc:
+        raise Failure(str(exc)) from exc
+    pki = write_test_pki(outdir)
     click.echo(f"wrote test PKI (NOT for production): root {pki.root_cert}, chain {pki.chain}, key {pki.key}")
 
 
@@ -613,17 +600,16 @@ def keygen(output: Path, force: bool) -> None:
       0  written
       2  an error (output exists without --force, folder missing or unwritable)
     """
-    try:
-        generate_key().save(output, overwrite=force)
-        key_id = load_key(output).key_id
-    except SynthmarkError as exc:
-        _fail(str(exc))
+    from synthmark.keys import generate_key, load_key
+
+    generate_key().save(output, overwrite=force)
+    key_id = load_key(output).key_id
     click.echo(f"wrote {output} (key id {key_id})")
 
 
 @cli.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--key", "key_file", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@key_option(required=True)
 @click.option("--embed", is_flag=True, help="FILE is unmarked: mark a copy in memory first (quality is then measured).")
 @click.option(
     "--original", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Unmarked original, for quality."
@@ -653,18 +639,18 @@ def robustness(
       1  some transformation removed it
       2  an error (unreadable file, bad key, no watermark in FILE without --embed)
     """
+    from synthmark.keys import load_key
     from synthmark.transforms.report import evaluate_file, render_chart
 
-    try:
-        key = load_key(key_file)
-        report = evaluate_file(file, key, embed=embed, original=original, names=list(only) or None, seed=seed)
-        if plot is not None:
-            render_chart(report, plot)
-    except SynthmarkError as exc:
-        _fail(str(exc))
+    key = load_key(key_file)
+    report = evaluate_file(file, key, embed=embed, original=original, names=list(only) or None, seed=seed)
+    if plot is not None:
+        render_chart(report, plot)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:
+        from rich.console import Console
+
         console = Console(highlight=False)
         console.print(f"{file}: payload {report.payload:016x}, key {key.key_id}")
         if report.psnr is not None and report.ssim is not None:
@@ -676,13 +662,10 @@ def robustness(
             mark = "[green]yes[/green]" if o.detected else "[red] no[/red]"
             console.print(f"  {o.name:<15} {o.size:>18}    {mark} {o.bit_accuracy:>6.1%} {o.pilot_z:>8.1f}")
         console.print(f"{report.survived} of {len(report.outcomes)} transformations keep the exact payload")
-    sys.exit(EXIT_OK if report.survived == len(report.outcomes) else EXIT_UNLABELED)
+    raise click.exceptions.Exit(EXIT_OK if report.survived == len(report.outcomes) else EXIT_UNLABELED)
 
 
-# `synthmark batch relabel|report` lives in its own module (it imports the helpers above).
-from synthmark_cli.batch import batch  # noqa: E402
-
-cli.add_command(batch)
+cli.add_command(batch)  # `synthmark batch relabel|report` (synthmark_cli.batch)
 
 
 def _internal(exc: BaseException, where: str = "") -> str:
@@ -696,6 +679,8 @@ def _internal(exc: BaseException, where: str = "") -> str:
 
 def _show_warning(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
     """synthmark's own warnings as one line each; any other warning as Python prints it."""
+    from synthmark.errors import SynthmarkWarning
+
     if issubclass(category, SynthmarkWarning):
         click.echo(f"synthmark: warning: {message}", err=True)
     else:
@@ -705,23 +690,31 @@ def _show_warning(message: Warning | str, category: type[Warning], *args: Any, *
 _python_show_warning = warnings.showwarning
 
 
+def _failure(exc: click.ClickException | click.Abort) -> Failure:
+    """click's own errors (bad options and paths, an abort) as one line, like every other error."""
+    if isinstance(exc, Failure):
+        return exc
+    if isinstance(exc, click.Abort):
+        return Failure("aborted")
+    context = getattr(exc, "ctx", None)  # usage errors know their command
+    where = context.command_path if context is not None else "synthmark"
+    return Failure(f"{exc.format_message().rstrip('.')}; see {where} --help")
+
+
 def main() -> None:
-    """Console-script entry point: click's own usage errors also exit 2; an unexpected
-    exception (a bug) exits 3 with one line, never with a code that reads as an answer."""
+    """Console-script entry point and the one place that exits: with the code an outcome
+    (click's Exit) or an error (Failure) carries; click's usage errors and an abort exit 2; an
+    unexpected exception (a bug) exits 3 with one line, never with a code that reads as an answer."""
     warnings.showwarning = _show_warning
     try:
-        code = cli.main(standalone_mode=False)  # --help / --version return their exit code
-    except click.ClickException as exc:  # bad options and paths: one line, like every other error
-        context = getattr(exc, "ctx", None)  # usage errors know their command
-        where = context.command_path if context is not None else "synthmark"
-        _fail(f"{exc.format_message().rstrip('.')}; see {where} --help")
-    except click.Abort:
-        _fail("aborted")
-    except SynthmarkError as exc:  # pragma: no cover - commands catch their own
-        _fail(str(exc))
+        code = cli.main(standalone_mode=False)  # an Exit's code (outcomes, --help), or None
+    except (click.ClickException, click.Abort) as exc:
+        failure = _failure(exc)
+        failure.show()
+        code = failure.exit_code
     except Exception as exc:
         click.echo(_internal(exc), err=True)
-        sys.exit(EXIT_INTERNAL)
+        code = EXIT_INTERNAL
     sys.exit(code if isinstance(code, int) else EXIT_OK)
 
 

@@ -27,6 +27,7 @@ from synthmark.audio import watermark as _watermark
 from synthmark.audio.watermark import AudioWatermarkReport, StreamingEmbedder
 from synthmark.errors import LowCapacityError, MetadataError, RenderError, WatermarkError, WordingError
 from synthmark.keys import WatermarkKey
+from synthmark.media import Media
 from synthmark.metadata import MetadataReading, interpret, write_checked
 from synthmark.payload import Mark
 from synthmark.protocols import ExplicitStyles, Source
@@ -295,9 +296,13 @@ def read_samples(source: Source, *, lenient: bool = False) -> tuple[np.ndarray, 
     file, what decodes (damaged packets skipped) instead of :class:`CorruptFileError`."""
     from synthmark.audio._io import decode_audio
 
-    data, path = _load(source)
-    samples, info = decode_audio(data, path=path, lenient=lenient)
-    return samples, info.sample_rate
+    media = Media.of(source)
+
+    def decode() -> tuple[np.ndarray, int]:
+        samples, info = decode_audio(media.data, path=media.path, lenient=lenient)
+        return samples, info.sample_rate
+
+    return media.cached(("samples", lenient), decode)
 
 
 def find_watermark(source: Source, keys: list[WatermarkKey]) -> AudioWatermarkReport:

@@ -38,6 +38,7 @@ from synthmark.image.visible import (
     draw_label,
 )
 from synthmark.keys import WatermarkKey
+from synthmark.media import Media
 from synthmark.metadata import MetadataReading, interpret, write_checked
 from synthmark.payload import Mark
 from synthmark.protocols import ExplicitStyles, Source
@@ -306,9 +307,14 @@ def read_pixels(source: Source, *, lenient: bool = False) -> np.ndarray:
 
     ``lenient``: a damaged file (bad CRC, corrupt or truncated image data) gives the pixels that
     decode instead of :class:`CorruptFileError` (damaged parts are grey), so the watermark and
-    visible labels can still be looked for; the caller reports the damage.
+    visible labels can still be looked for; the caller reports the damage. Decoded once per
+    :class:`~synthmark.media.Media` (the array is shared: do not modify it).
     """
-    data, path = load_source(source)
+    media = Media.of(source)
+    return media.cached(("pixels", lenient), lambda: _decoded_pixels(media.data, media.path, lenient))
+
+
+def _decoded_pixels(data: bytes, path: str | None, lenient: bool) -> np.ndarray:
     fmt = image_format(data, path=path)
     try:
         fmt.module().check(data, path=path)
@@ -345,8 +351,9 @@ def upright_pixels(source: Source) -> np.ndarray:
     """Decoded pixels as :func:`read_pixels` gives them (of a damaged file, what decodes),
     turned as the image is displayed (the JPEG EXIF orientation applied), so text drawn upright
     on screen is upright in the array."""
-    data, path = load_source(source)
-    pixels = read_pixels(data, lenient=True)
+    media = Media.of(source)
+    data, path = media.data, media.path
+    pixels = read_pixels(media, lenient=True)
     if image_format(data, path=path).name == "jpeg":  # 8-bit: Pillow turns it
         with Image.open(io.BytesIO(data)) as header:
             upright, _ = _UPRIGHT.get(header.getexif().get(0x0112, 1), (None, None))

@@ -42,6 +42,7 @@ from synthmark._lazy import lazy_attributes
 from synthmark.aigc import AIGCLabel
 from synthmark.errors import RenderError
 from synthmark.keys import WatermarkKey
+from synthmark.media import Media
 from synthmark.metadata import MetadataReading, interpret, write_checked
 from synthmark.payload import Mark, WatermarkReport
 from synthmark.protocols import ExplicitStyles, Source
@@ -152,10 +153,15 @@ def _load(source: Source) -> tuple[bytes, str | None]:
 
 def read_text(source: Source) -> str:
     """The text of a document as the detectors read it (Office: the runs, one line per
-    paragraph; PDF: pypdf's extraction; HTML: character references decoded)."""
-    data, path = _load(source)
-    text: str = text_format(data, path=path).module().text_of(data, path=path)
-    return text
+    paragraph; PDF: pypdf's extraction; HTML: character references decoded). Extracted once
+    per :class:`~synthmark.media.Media`."""
+    media = Media.of(source)
+
+    def extract() -> str:
+        text: str = text_format(media.data, path=media.path).module().text_of(media.data, path=media.path)
+        return text
+
+    return media.cached("text", extract)
 
 
 def read_metadata(source: Source, *, strict: bool = False) -> MetadataReading:

@@ -30,6 +30,7 @@ from synthmark._lazy import lazy_attributes
 from synthmark.aigc import AIGCLabel
 from synthmark.errors import LowCapacityError, SynthmarkError
 from synthmark.keys import WatermarkKey
+from synthmark.media import Media
 from synthmark.metadata import MetadataReading, interpret, write_checked
 from synthmark.payload import Mark
 from synthmark.protocols import ExplicitStyles, Source
@@ -262,6 +263,8 @@ class _as_path:
     def __enter__(self) -> str:
         if isinstance(self._source, (str, os.PathLike)):
             return os.fspath(self._source)
+        if isinstance(self._source, Media) and self._source.on_disk and self._source.path:
+            return self._source.path  # video decodes stream from the file itself
         data, path = _load(self._source)
         suffix = self._suffix or (video_format(data, path=path).extensions[0])
         handle = tempfile.NamedTemporaryFile(suffix=suffix, delete=False)

@@ -523,7 +523,7 @@ def test_audio_reencode_keeps_other_tags(tmp_path, container, codec):
 
 
 def test_video_label_all_layers_verify_and_robustness(tmp_path, pki, key_file):
-    from tests.video.clips import make_clip
+    from fixtures.clips import make_clip
 
     source = make_clip("kenburns_meadow.mp4", tmp_path, seconds=3.0, width=960, height=540)
     out = tmp_path / "labeled.mp4"
@@ -662,3 +662,59 @@ def test_bad_paths_and_options_are_one_line_and_special_files_are_refused_at_onc
         assert done.returncode == 2, (args, done.stderr)
         assert done.stderr.startswith("synthmark: error: ") and done.stderr.count("\n") == 1, done.stderr
         assert message in done.stderr and time.perf_counter() - started < 10
+
+
+# ----------------------------------------------------------------------------- exit codes, start-up
+
+
+def test_an_error_exits_with_its_own_exit_code(monkeypatch):
+    """A SynthmarkError carries its exit code (2 for the whole tree today): the CLI reads it, in
+    process (CliRunner) as through the console script, never a code of its own."""
+    import subprocess
+    import sys
+
+    import synthmark.keys
+    from synthmark.errors import SynthmarkError
+
+    class OddError(SynthmarkError):
+        exit_code = 7
+
+    def refuse(*args, **kwargs):
+        raise OddError("odd", path="k.key", fix="do something else")
+
+    monkeypatch.setattr(synthmark.keys, "generate_key", refuse)
+    result = CliRunner().invoke(cli, ["keygen", "-o", "k.key"])
+    assert result.exit_code == 7 and result.output == "synthmark: error: k.key: odd; do something else\n"
+    code = (
+        "import synthmark.keys, synthmark_cli.main as m\n"
+        "from synthmark.errors import SynthmarkError\n"
+        "class OddError(SynthmarkError): exit_code = 7\n"
+        "def refuse(*a, **k): raise OddError('odd', path='k.key')\n"
+        "synthmark.keys.generate_key = refuse\n"
+        "import sys; sys.argv = ['synthmark', 'keygen', '-o', 'k.key']\n"
+        "m.main()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stderr) == (7, "synthmark: error: k.key: odd\n")
+
+
+@pytest.mark.parametrize("argv", [[], ["--help"], ["verify", "--help"], ["batch", "relabel", "--help"]])
+def test_start_up_and_help_import_no_heavy_module(argv):
+    """``import synthmark_cli.main`` and ``--help`` load neither synthmark's media stack nor
+    numpy: start-up stays cheap (timed in benchmarks/bench_cli.py, not here)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, synthmark_cli.main as m\n"
+        f"sys.argv = ['synthmark', *{argv!r}]\n"
+        "try:\n"
+        "    m.main() if len(sys.argv) > 1 else None\n"
+        "except SystemExit as exit:\n"
+        "    assert exit.code == 0, exit.code\n"
+        "heavy = ('cv2', 'av', 'c2pa', 'onnxruntime', 'numpy', 'PIL')\n"
+        "print(sorted(name for name in heavy if name in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "[]"
