@@ -150,7 +150,8 @@ def _blocks(text: str) -> list[Block]:
     ``<pre>``/``<code>``/``<textarea>`` content (``"inert"``) and the paragraphs between block
     elements, the first and the last marked as the edges. Head, scripts, styles, comments and
     hidden elements are left out."""
-    shown = _without_hidden(_INVISIBLE_ELEMENTS.sub(" ", text))
+    # NUL marks the kept blocks below; in the page it is U+FFFD, as HTML parsers read it.
+    shown = _without_hidden(_INVISIBLE_ELEMENTS.sub(" ", text.replace("\x00", "\ufffd")))
     special: list[Block] = []
 
     def keep(block: Block) -> str:
