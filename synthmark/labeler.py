@@ -166,4 +166,3 @@ class Labeler:
         if self.key is not None:
             samples = audio.embed_watermark(samples, sample_rate, self.key, content_id(label.produce_id))
         return samples
-

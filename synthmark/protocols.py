@@ -101,3 +101,6 @@ class Modality(Protocol):
 
     def read_provenance_metadata(self, source: Source) -> ProvenanceMetadata:
         """AI origin declared in the file's ordinary metadata (IPTC, generator tags)."""
+
+    def evaluate_robustness(self, path: str | os.PathLike[str], key: WatermarkKey, **options: Any) -> Any:
+        """This modality's robustness suite against the mark in the file at ``path``."""

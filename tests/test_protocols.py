@@ -77,7 +77,7 @@ def test_each_modality_picks_its_own_explicit_style() -> None:
     assert video.explicit_style(ExplicitStyles(None, audible)) is None
 
 
-@pytest.mark.parametrize("module", ["labeling.py", "detect.py"])
+@pytest.mark.parametrize("module", ["labeling.py", "detect.py", "transforms/report.py"])
 def test_generic_layers_never_name_a_modality(module: str) -> None:
     source = (ROOT / module).read_text()
     assert not re.search(r"modality\s*(==|!=|in)\s*[\"'(]", source)

@@ -16,6 +16,7 @@ PyAV (FFmpeg) and mutagen are imported on first use.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -46,6 +47,7 @@ __all__ = [
     "add_explicit_label",
     "detect_watermark",
     "embed_watermark",
+    "evaluate_robustness",
     "explicit_style",
     "find_explicit",
     "find_rhythm_prompt",
@@ -401,3 +403,12 @@ def read_provenance_metadata(source: Source) -> ProvenanceMetadata:
     from synthmark import aisource
 
     return aisource.read(_load(source)[0])
+
+
+def evaluate_robustness(path: str | os.PathLike[str], key: WatermarkKey, **options: Any) -> Any:
+    """The audio suite of ``shared/spec/robustness.md`` against the mark in the file at
+    ``path`` (a :class:`~synthmark.transforms.report.RobustnessReport`; options as
+    :func:`synthmark.transforms.report.evaluate_file`)."""
+    from synthmark.transforms.report import evaluate_audio_file
+
+    return evaluate_audio_file(path, key, **options)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import threading
 import warnings
 from collections.abc import Iterator
@@ -60,6 +61,7 @@ __all__ = [
     "detect_watermark",
     "draw_label",
     "embed_watermark",
+    "evaluate_robustness",
     "explicit_style",
     "find_explicit",
     "find_watermark",
@@ -395,3 +397,12 @@ def read_provenance_metadata(source: Source) -> ProvenanceMetadata:
 
     data, path = load_source(source)
     return aisource.read(data, image_format(data, path=path).module().read_fields(data, path=path))
+
+
+def evaluate_robustness(path: str | os.PathLike[str], key: WatermarkKey, **options: Any) -> Any:
+    """The image suite of ``shared/spec/robustness.md`` against the mark in the file at
+    ``path`` (a :class:`~synthmark.transforms.report.RobustnessReport`; options as
+    :func:`synthmark.transforms.report.evaluate_file`)."""
+    from synthmark.transforms.report import evaluate_image_file
+
+    return evaluate_image_file(path, key, **options)

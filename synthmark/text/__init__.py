@@ -34,6 +34,7 @@ generate with.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -85,6 +86,7 @@ __all__ = [
     "detect_statistical",
     "detect_watermark",
     "embed_watermark",
+    "evaluate_robustness",
     "explicit_style",
     "find_explicit",
     "find_explicit_phrases",
@@ -290,3 +292,12 @@ def read_provenance_metadata(source: Source) -> ProvenanceMetadata:
     from synthmark import aisource
 
     return aisource.read(_load(source)[0])
+
+
+def evaluate_robustness(path: str | os.PathLike[str], key: WatermarkKey, **options: Any) -> Any:
+    """The text suite of ``shared/spec/robustness.md`` against the mark in the file at
+    ``path`` (a :class:`~synthmark.transforms.report.RobustnessReport`; options as
+    :func:`synthmark.transforms.report.evaluate_file`)."""
+    from synthmark.transforms.text import evaluate_text_file
+
+    return evaluate_text_file(path, key, **options)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -258,51 +259,100 @@ def evaluate_file(
     names: list[str] | None = None,
     seed: int = 0,
 ) -> RobustnessReport:
-    """Run the suite of the file's modality (image, audio, video or text) against the mark in
-    ``path``.
+    """Run the suite of the file's modality against the mark in ``path`` (the modality's
+    ``evaluate_robustness`` verb, found through the format registry).
 
     With ``embed`` the file is taken as unmarked: a copy is marked in memory (payload from its
     metadata label's ProduceID, else random) and quality is measured against the file; else the
     payload is the one found with ``key`` (:class:`~synthmark.errors.WatermarkError` when there
-    is none), and quality is measured against ``original`` when given.
+    is none), and quality is measured against ``original`` when given (not for video).
     """
-    from synthmark import audio, image
-    from synthmark.errors import SynthmarkError
+    import importlib
+
     from synthmark.formats import read_bytes, sniff
-    from synthmark.transforms.audio import AUDIO_SUITE
 
-    modality = sniff(read_bytes(path), path=path).modality
-    if modality == "video":
-        return _evaluate_video_file(path, key, embed=embed, names=names, seed=seed)
-    if modality == "text":
-        from synthmark.transforms.text import evaluate_text_file
+    modality = importlib.import_module(f"synthmark.{sniff(read_bytes(path), path=path).modality}")
+    report: RobustnessReport = modality.evaluate_robustness(
+        path, key, embed=embed, original=original, names=names, seed=seed
+    )
+    return report
 
-        report: RobustnessReport = evaluate_text_file(path, key, embed=embed, original=original, names=names, seed=seed)
-        return report
-    check_names(names, AUDIO_SUITE if modality == "audio" else IMAGE_SUITE)
-    found: Any
-    if modality == "audio":
-        content, rate = audio.read_samples(path)
-        reference = None if original is None else audio.read_samples(original)[0]
-        found = audio.detect_watermark(content, rate, key)
-    else:
-        content, rate = _rgb8(image.read_pixels(path)), 0
-        reference = None if original is None else _rgb8(image.read_pixels(original))
-        found = detect_watermark(content, key)
+
+@dataclass(frozen=True)
+class _ArraySuite:
+    """What :func:`_evaluate_array_file` needs of a modality whose content is one array."""
+
+    read: Callable[[str | os.PathLike[str]], tuple[np.ndarray, int]]  # content and sample rate (0)
+    detect: Callable[[np.ndarray, int, WatermarkKey], Any]
+    embed: Callable[[np.ndarray, int, WatermarkKey, int], np.ndarray]
+    evaluate: Callable[..., RobustnessReport]
+    suite: Any
+    read_metadata: Callable[[str | os.PathLike[str]], Any]
+
+
+def _evaluate_array_file(
+    suite: _ArraySuite,
+    path: str | os.PathLike[str],
+    key: WatermarkKey,
+    *,
+    embed: bool,
+    original: str | os.PathLike[str] | None,
+    names: list[str] | None,
+    seed: int,
+) -> RobustnessReport:
+    from synthmark.errors import SynthmarkError
+
+    check_names(names, suite.suite)
+    content, rate = suite.read(path)
+    reference = None if original is None else suite.read(original)[0]
+    found = suite.detect(content, rate, key)
     if embed:
-        payload = payload_to_embed((audio if modality == "audio" else image).read_metadata(path).label)
+        payload = payload_to_embed(suite.read_metadata(path).label)
         reference = content
-        marked = (
-            audio.embed_watermark(content, rate, key, payload)
-            if modality == "audio"
-            else image.embed_watermark(content, key, payload)
-        )
+        marked = suite.embed(content, rate, key, payload)
     elif found.found and found.content_id is not None:
         payload, marked = found.content_id, content
     else:
         raise no_mark(key, path)
     if reference is not None and reference.shape != marked.shape:
         raise SynthmarkError("the original's size differs from the file's", path=original, fix="pass its original")
-    if modality == "audio":
-        return evaluate_audio(marked, rate, key, payload, original=reference, names=names, seed=seed)
-    return evaluate_image(marked, key, payload, original=reference, names=names, seed=seed)
+    return suite.evaluate(marked, key, payload, rate=rate, original=reference, names=names, seed=seed)
+
+
+def evaluate_image_file(path: str | os.PathLike[str], key: WatermarkKey, **options: Any) -> RobustnessReport:
+    """:func:`evaluate_file` for an image (options as there)."""
+    from synthmark import image
+
+    suite = _ArraySuite(
+        read=lambda p: (_rgb8(image.read_pixels(p)), 0),
+        detect=lambda content, _, k: detect_watermark(content, k),
+        embed=lambda content, _, k, payload: image.embed_watermark(content, k, payload),
+        evaluate=lambda marked, k, payload, rate, **rest: evaluate_image(marked, k, payload, **rest),
+        suite=IMAGE_SUITE,
+        read_metadata=image.read_metadata,
+    )
+    return _evaluate_array_file(suite, path, key, **options)
+
+
+def evaluate_audio_file(path: str | os.PathLike[str], key: WatermarkKey, **options: Any) -> RobustnessReport:
+    """:func:`evaluate_file` for a recording (options as there)."""
+    from synthmark import audio
+    from synthmark.transforms.audio import AUDIO_SUITE
+
+    suite = _ArraySuite(
+        read=audio.read_samples,
+        detect=audio.detect_watermark,
+        embed=audio.embed_watermark,
+        evaluate=lambda marked, k, payload, rate, **rest: evaluate_audio(marked, rate, k, payload, **rest),
+        suite=AUDIO_SUITE,
+        read_metadata=audio.read_metadata,
+    )
+    return _evaluate_array_file(suite, path, key, **options)
+
+
+def evaluate_video_file(
+    path: str | os.PathLike[str], key: WatermarkKey, *, original: str | os.PathLike[str] | None = None, **options: Any
+) -> RobustnessReport:
+    """:func:`evaluate_file` for a video (``original`` is not used: quality is measured on the
+    frames the suite reads)."""
+    return _evaluate_video_file(path, key, **options)

@@ -54,6 +54,7 @@ __all__ = [
     "VideoWatermarkReport",
     "detect_watermark",
     "embed_watermark",
+    "evaluate_robustness",
     "explicit_style",
     "find_explicit",
     "find_watermark",
@@ -375,3 +376,12 @@ def read_provenance_metadata(source: Source) -> ProvenanceMetadata:
     from synthmark import aisource
 
     return aisource.read(_load(source)[0])
+
+
+def evaluate_robustness(path: str | os.PathLike[str], key: WatermarkKey, **options: Any) -> Any:
+    """The video suite of ``shared/spec/robustness.md`` against the mark in the file at
+    ``path`` (a :class:`~synthmark.transforms.report.RobustnessReport`; options as
+    :func:`synthmark.transforms.report.evaluate_file`)."""
+    from synthmark.transforms.report import evaluate_video_file
+
+    return evaluate_video_file(path, key, **options)
