@@ -18,5 +18,7 @@ Commands (from the repository root, in the project's virtual environment)::
 
 Work files (seeds, the growing corpus, artifacts, logs and ``results.jsonl``) go to
 ``$TMPDIR/synthmark-fuzz/`` unless ``--work DIR`` says otherwise; nothing there is committed.
+The results behind the README's figures are kept in ``fuzzing/results.jsonl`` (append a run's
+lines there; ``summary --results fuzzing/results.jsonl`` sums them).
 CI runs a short slice of each target through ``tests/test_fuzzing.py``.
 """
