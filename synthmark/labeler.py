@@ -117,17 +117,7 @@ class Labeler:
         from synthmark import image
 
         if self.visible is not None:
-            style = self.visible
-            content = image.add_explicit_label(
-                content,
-                text=style.text,
-                second_line=style.second_line,
-                position=style.position,
-                height=style.height,
-                plate=style.plate,
-                font=style.font,
-                font_index=style.font_index,
-            )
+            content, _ = image.draw_label(content, self.visible)
         mark = None if self.key is None else Mark(self.key, content_id(label.produce_id))
         if mark is not None:
             content = image.embed_watermark(content, mark.key, mark.content_id)
